@@ -1,0 +1,578 @@
+"""Claims: how fast 10 desks drain the queue with ``ticket_call_next`` on PostgreSQL.
+
+A fresh database of this benchmark only (``bench_claims_<pid>`` on the server of
+``DATABASE_URL`` when it is PostgreSQL, else ``postgres://postgres@127.0.0.1:5432/test``),
+migrated, and dropped at the end; the run's own database is put back afterwards. An
+unreachable server skips the benchmark with one line.
+
+Each run sets up a center of its own: two services, 10 desks taking both, each opened by
+its own representative through ``desk_open``, and N waiting tickets bulk-created as the
+kiosk would have issued them (visitor, visit, case, ticket with its number, code, rank and
+service day, no token; the ISSUED events numbered 1..N, the EventSequence and the
+DailyCounters to match). 10 threads, each with its own connection, desk and
+representative, call ``ticket_call_next`` until it returns None; after each claim the
+desk lets the visitor go with one raw autocommit UPDATE (status NO_SHOW), so that it may
+call again. Figure: claims per second, median of 3 runs.
+
+Baseline, in the same run: the same 10 threads with psycopg directly, on a fresh floor of
+the same shape, each claim ``BEGIN; SELECT id … FOR UPDATE SKIP LOCKED LIMIT 1; UPDATE …
+SET status='CALLED', desk_id=…; COMMIT``, followed by the same release.
+
+Both variants check that every ticket was claimed exactly once. One more service run,
+not counted, times each SQL statement of a claim by what it does, the commit and the
+publication after it, to show where the time goes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import dj_database_url
+import psycopg
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection, connections
+
+from bench.report import median
+from bench.runner import Context
+from center import clock
+from center.models import AuditEvent, Case, CaseType, Center, Role, StaffProfile, Visit, Visitor
+from queueing import engine, events
+from queueing.models import (
+    DailyCounter,
+    Desk,
+    EventSequence,
+    PriorityClass,
+    Service,
+    Ticket,
+    TicketEvent,
+)
+from queueing.services import desk_open, service_date, ticket_call_next
+
+NAME = "claims"
+TITLE = "claims per second of 10 desks draining the queue on PostgreSQL"
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test"
+DESKS = 10
+TICKETS = 1000
+QUICK_TICKETS = 300
+PHASED_TICKETS = 500
+RUNS = 3
+QUICK_RUNS = 1
+
+RELEASE_SQL = "UPDATE queueing_ticket SET status = 'NO_SHOW', finished_at = now() WHERE id = %s"
+CLAIM_SELECT_SQL = (
+    "SELECT id FROM queueing_ticket WHERE center_id = %s AND status = 'WAITING'"
+    " AND service_id = ANY(%s) ORDER BY rank_at, id FOR UPDATE SKIP LOCKED LIMIT 1"
+)
+CLAIM_UPDATE_SQL = (
+    "UPDATE queueing_ticket SET status = 'CALLED', desk_id = %s, called_at = now(),"
+    " call_count = 1 WHERE id = %s AND status = 'WAITING'"
+)
+
+
+@dataclass
+class Floor:
+    center: Center
+    services: list[Service]
+    desks: list[tuple[Desk, object]]
+    ticket_ids: set[int]
+
+
+@dataclass
+class Drain:
+    seconds: float
+    claimed: list[int]
+    errors: list[BaseException]
+    #: phase -> seconds summed over every claim (the phased run only)
+    phases: dict[str, float] = field(default_factory=dict)
+    calls: int = 0
+
+    @property
+    def rate(self) -> float:
+        return len(self.claimed) / self.seconds
+
+
+def run(context: Context) -> None:
+    report = context.report
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        base = DEFAULT_URL
+    try:
+        with psycopg.connect(base, connect_timeout=3, autocommit=True):
+            pass
+    except psycopg.Error as error:
+        report.note(f"  skipped: PostgreSQL at {base} is not reachable: {error}".rstrip())
+        return
+    name = f"bench_claims_{os.getpid()}"
+    parsed = dj_database_url.parse(base)
+    url = _with_database(base, name)
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    started = time.monotonic()
+    try:
+        with _default_database(url):
+            call_command("migrate", verbosity=0, interactive=False)
+            report.note(
+                f"  database {name} on {parsed.get('HOST') or 'localhost'}"
+                f":{parsed.get('PORT') or 5432} migrated in {time.monotonic() - started:.0f} s"
+            )
+            _measure(context, url)
+    finally:
+        connections.close_all()
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    report.note(f"  claims done in {time.monotonic() - started:.0f} s")
+
+
+def _measure(context: Context, url: str) -> None:
+    report = context.report
+    tickets = QUICK_TICKETS if context.quick else TICKETS
+    runs = QUICK_RUNS if context.quick else RUNS
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+        cursor.execute("SHOW synchronous_commit")
+        sync = cursor.fetchone()[0]
+    report.note(
+        f"  PostgreSQL {version} (synchronous_commit {sync}), {DESKS} desks, {tickets} tickets"
+        f", {runs} runs each"
+    )
+    service_rates, raw_rates = [], []
+    service_ok = raw_ok = True
+    for index in range(runs):
+        floor = _floor_create(f"s{index}", tickets)
+        drain = _drain_service(floor)
+        service_ok &= _check_service(report, floor, drain, f"service run {index + 1}")
+        service_rates.append(drain.rate)
+        floor = _floor_create(f"r{index}", tickets)
+        drain = _drain_raw(floor, url)
+        raw_ok &= _check_raw(report, floor, drain, f"raw run {index + 1}")
+        raw_rates.append(drain.rate)
+        report.note(
+            f"  run {index + 1}: service {service_rates[-1]:.0f}/s, raw {raw_rates[-1]:.0f}/s"
+        )
+    baseline = median(raw_rates)
+    report.figure("claims.raw_sql.d10", baseline, "/s")
+    report.figure("claims.call_next.d10", median(service_rates), "/s", baseline=baseline)
+    report.note(
+        f"  exactly once: service {'yes' if service_ok else 'NO'} ({runs} x {tickets} tickets"
+        f" claimed once each, one CALLED event and one audit entry each), raw "
+        f"{'yes' if raw_ok else 'NO'} ({runs} x {tickets} tickets claimed once each)"
+    )
+    floor = _floor_create("p", min(tickets, PHASED_TICKETS))
+    drain = _drain_service(floor, phased=True)
+    _check_service(report, floor, drain, "phased run")
+    _phases_report(report, drain)
+
+
+# --- the database -------------------------------------------------------------------
+
+
+def _with_database(url: str, name: str) -> str:
+    head, _, tail = url.partition("?")
+    scheme, _, rest = head.partition("://")
+    server = rest.split("/", 1)[0]
+    return f"{scheme}://{server}/{name}" + (f"?{tail}" if tail else "")
+
+
+@contextlib.contextmanager
+def _default_database(url: str) -> Iterator[None]:
+    """Points Django's default alias at ``url`` for this process (and the threads it
+    starts), then puts the run's own database back."""
+    old = connections.settings["default"]
+    connections.close_all()
+    new = connections.configure_settings({"default": dj_database_url.parse(url)})["default"]
+    connections.settings["default"] = new
+    _forget_default()
+    try:
+        yield
+    finally:
+        connections.close_all()
+        connections.settings["default"] = old
+        _forget_default()
+
+
+def _forget_default() -> None:
+    with contextlib.suppress(AttributeError):
+        del connections["default"]
+
+
+# --- the floor ----------------------------------------------------------------------
+
+
+def _floor_create(label: str, tickets: int) -> Floor:
+    """A center with N waiting tickets, the rows the kiosk would have written for them."""
+    center = Center.objects.create(
+        name=f"Bench claims {label}",
+        slug=f"bench-claims-{label}",
+        timezone="Asia/Shanghai",
+        languages=["en"],
+    )
+    services = [
+        Service.objects.create(center=center, code="ACCOUNTS", name="Accounts", prefix="A"),
+        Service.objects.create(center=center, code="WALLET", name="Wallet", prefix="W"),
+    ]
+    case_types = [
+        CaseType.objects.get_or_create(
+            code=f"BENCH_{service.code}",
+            defaults={"name": service.name, "skill": service.code, "expected_service_s": 600},
+        )[0]
+        for service in services
+    ]
+    now = clock.now()
+    day = service_date(center, now)
+    issued = [now - dt.timedelta(milliseconds=10 * (tickets - index)) for index in range(tickets)]
+    visitors = Visitor.objects.bulk_create(
+        Visitor(center=center, full_name=f"Visitor {index}", language="en", created_at=at)
+        for index, at in enumerate(issued)
+    )
+    visits = Visit.objects.bulk_create(
+        Visit(
+            center=center,
+            visitor=visitor,
+            status=Visit.Status.CHECKED_IN,
+            purpose="CASE",
+            screening_passed=True,
+            recording_rule_acknowledged=True,
+            assistance_needs=[],
+            at=at,
+        )
+        for visitor, at in zip(visitors, issued, strict=True)
+    )
+    cases = Case.objects.bulk_create(
+        Case(
+            center=center,
+            visit=visit,
+            case_type=case_types[index % 2],
+            reference=f"WC-B{center.pk}-{index}",
+            complaint={},
+            complaint_text="My account is suspended.",
+            opened_at=at,
+            updated_at=at,
+        )
+        for index, (visit, at) in enumerate(zip(visits, issued, strict=True))
+    )
+    numbers = [0, 0]
+    rows = []
+    for index, (case, at) in enumerate(zip(cases, issued, strict=True)):
+        service = services[index % 2]
+        numbers[index % 2] += 1
+        number = numbers[index % 2]
+        rows.append(
+            Ticket(
+                center=center,
+                service=service,
+                case=case,
+                service_date=day,
+                number=number,
+                code=engine.ticket_code(service.prefix, number),
+                priority=PriorityClass.STANDARD,
+                rank_at=engine.rank_at(at, PriorityClass.STANDARD),
+                issued_at=at,
+                language="en",
+                token_hash=None,
+            )
+        )
+    created = Ticket.objects.bulk_create(rows)
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            center=center,
+            seq=index + 1,
+            kind="ISSUED",
+            ticket=ticket,
+            at=ticket.issued_at,
+            data={"service": ticket.service.code, "priority": ticket.priority},
+        )
+        for index, ticket in enumerate(created)
+    )
+    EventSequence.objects.create(center=center, last_seq=tickets)
+    DailyCounter.objects.bulk_create(
+        DailyCounter(center=center, service=service, service_date=day, last_number=number)
+        for service, number in zip(services, numbers, strict=True)
+    )
+    group = Group.objects.get_or_create(name=Role.REPRESENTATIVE)[0]
+    desks = []
+    for number in range(1, DESKS + 1):
+        rep = get_user_model().objects.create_user(username=f"claims-{label}-rep-{number}")
+        rep.groups.add(group)
+        StaffProfile.objects.create(user=rep, center=center)
+        desk = Desk.objects.create(center=center, number=number)
+        desk.services.set(services)
+        desks.append((desk_open(desk=desk, by=rep), rep))
+    return Floor(center, services, desks, {ticket.pk for ticket in created})
+
+
+# --- the two ways of draining it ----------------------------------------------------
+
+
+def _threads(work: Callable[[int, list[int], Callable[[], None]], None]) -> Drain:
+    """Runs ``work(desk_index, claimed, ready)`` in DESKS threads; each connects, calls
+    ``ready()`` and drains. The time runs from the moment all are ready to the last one
+    done."""
+    claimed: list[list[int]] = [[] for _ in range(DESKS)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(DESKS + 1)
+
+    def body(index: int) -> None:
+        try:
+            work(index, claimed[index], start.wait)
+        except BaseException as error:
+            errors.append(error)
+            start.abort()
+
+    threads = [threading.Thread(target=body, args=(index,)) for index in range(DESKS)]
+    for thread in threads:
+        thread.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        start.wait()
+    begin = time.perf_counter()
+    for thread in threads:
+        thread.join(timeout=300)
+    seconds = time.perf_counter() - begin
+    return Drain(seconds, [pk for part in claimed for pk in part], errors)
+
+
+def _drain_service(floor: Floor, *, phased: bool = False) -> Drain:
+    phases: dict[str, float] = defaultdict(float)
+    lock = threading.Lock()
+    calls = 0
+    # The publication after the commit goes through the module-level name.
+    original_publish = events.publish
+
+    def timed_publish(payload):
+        begin = time.perf_counter()
+        try:
+            original_publish(payload)
+        finally:
+            with lock:
+                phases["publish after commit"] += time.perf_counter() - begin
+
+    def work(index: int, claimed: list[int], ready: Callable[[], None]) -> None:
+        nonlocal calls
+        desk, rep = floor.desks[index]
+        mine: dict[str, float] = defaultdict(float)
+        try:
+            connection.ensure_connection()
+            ready()
+            with contextlib.ExitStack() as stack:
+                if phased:
+                    stack.enter_context(connection.execute_wrapper(_statement_timer(mine)))
+                    _time_commits(connection, mine)
+                while True:
+                    begin = time.perf_counter()
+                    ticket = ticket_call_next(desk=desk, by=rep)
+                    mine["call"] += time.perf_counter() - begin
+                    if ticket is None:
+                        break
+                    claimed.append(ticket.pk)
+                    with connection.cursor() as cursor:
+                        cursor.execute(RELEASE_SQL, [ticket.pk])
+        finally:
+            connection.close()
+            with lock:
+                for key, value in mine.items():
+                    phases[key] += value
+                calls += len(claimed) + 1
+
+    if phased:
+        events.publish = timed_publish
+    try:
+        drain = _threads(work)
+    finally:
+        events.publish = original_publish
+    drain.phases = dict(phases)
+    drain.calls = calls
+    return drain
+
+
+def _drain_raw(floor: Floor, url: str) -> Drain:
+    center_id = floor.center.pk
+    service_ids = [service.pk for service in floor.services]
+
+    def work(index: int, claimed: list[int], ready: Callable[[], None]) -> None:
+        desk_id = floor.desks[index][0].pk
+        with psycopg.connect(url, autocommit=True) as conn:
+            ready()
+            while True:
+                conn.execute("BEGIN")
+                row = conn.execute(CLAIM_SELECT_SQL, (center_id, service_ids)).fetchone()
+                if row is None:
+                    conn.execute("COMMIT")
+                    return
+                updated = conn.execute(CLAIM_UPDATE_SQL, (desk_id, row[0])).rowcount
+                conn.execute("COMMIT")
+                if updated:
+                    claimed.append(row[0])
+                    conn.execute(RELEASE_SQL, (row[0],))
+
+    return _threads(work)
+
+
+# --- checks ---------------------------------------------------------------------------
+
+
+def _check_common(report, floor: Floor, drain: Drain, label: str) -> bool:
+    counts = Counter(drain.claimed)
+    twice = [pk for pk, count in counts.items() if count > 1]
+    missing = floor.ticket_ids - counts.keys()
+    strangers = counts.keys() - floor.ticket_ids
+    left = Ticket.objects.filter(center=floor.center, status=Ticket.Status.WAITING).count()
+    unassigned = Ticket.objects.filter(center=floor.center, desk__isnull=True).count()
+    problems = []
+    if drain.errors:
+        problems.append(f"errors: {drain.errors[:3]!r}")
+    if twice:
+        problems.append(f"{len(twice)} claimed more than once")
+    if missing:
+        problems.append(f"{len(missing)} never claimed")
+    if strangers:
+        problems.append(f"{len(strangers)} not of this floor")
+    if left or unassigned:
+        problems.append(f"{left} still waiting, {unassigned} without a desk")
+    if problems:
+        report.note(f"  {label}: NOT exactly once: {'; '.join(problems)}")
+    return not problems
+
+
+def _check_service(report, floor: Floor, drain: Drain, label: str) -> bool:
+    ok = _check_common(report, floor, drain, label)
+    called = Counter(
+        TicketEvent.objects.filter(center=floor.center, kind="CALLED").values_list(
+            "ticket_id", flat=True
+        )
+    )
+    audits = AuditEvent.objects.filter(center=floor.center, action="ticket.called").count()
+    seqs = list(
+        TicketEvent.objects.filter(center=floor.center)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+    )
+    last = EventSequence.objects.get(center=floor.center).last_seq
+    problems = []
+    if set(called) != floor.ticket_ids or any(count != 1 for count in called.values()):
+        problems.append("CALLED events are not one per ticket")
+    if audits != len(floor.ticket_ids):
+        problems.append(f"{audits} audit entries for {len(floor.ticket_ids)} tickets")
+    if seqs != list(range(1, last + 1)):
+        problems.append("event sequence has gaps or does not match EventSequence")
+    if problems:
+        report.note(f"  {label}: {'; '.join(problems)}")
+    return ok and not problems
+
+
+def _check_raw(report, floor: Floor, drain: Drain, label: str) -> bool:
+    return _check_common(report, floor, drain, label)
+
+
+# --- where the time goes --------------------------------------------------------------
+
+#: (phase, test on the lower-cased SQL), first match wins.
+STATEMENT_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("release (bench, not the service)", lambda sql: sql.startswith("update queueing_ticket")),
+    (
+        "desk row lock (SELECT desk FOR UPDATE)",
+        lambda sql: 'from "queueing_desk"' in sql and "for update" in sql,
+    ),
+    (
+        "candidate SELECT … SKIP LOCKED",
+        lambda sql: "skip locked" in sql,
+    ),
+    (
+        "active ticket check",
+        lambda sql: sql.startswith("select") and 'from "queueing_ticket"' in sql and " in (" in sql,
+    ),
+    ("claim UPDATE ticket", lambda sql: sql.startswith('update "queueing_ticket"')),
+    ("refresh_from_db ticket", lambda sql: 'from "queueing_ticket"' in sql),
+    (
+        "EventSequence UPDATE (row lock, waits)",
+        lambda sql: sql.startswith('update "queueing_eventsequence"'),
+    ),
+    ("EventSequence read", lambda sql: 'from "queueing_eventsequence"' in sql),
+    ("ticket.center (lazy SELECT center)", lambda sql: 'from "center_center"' in sql),
+    ("TicketEvent INSERT", lambda sql: sql.startswith('insert into "queueing_ticketevent"')),
+    ("AuditEvent INSERT", lambda sql: sql.startswith('insert into "center_auditevent"')),
+)
+
+
+def _statement_timer(totals: dict[str, float]):
+    def wrapper(execute, sql, params, many, context):
+        begin = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            elapsed = time.perf_counter() - begin
+            text = sql.lstrip().lower()
+            kind = next(
+                (name for name, test in STATEMENT_KINDS if test(text)),
+                "other SQL (" + text.split(" where ")[0][:60] + ")",
+            )
+            totals[kind] += elapsed
+            totals["statements"] += 1
+            if kind.startswith("EventSequence UPDATE"):
+                # From here to the commit every other desk's event waits for this one.
+                totals["_held_since"] = time.perf_counter()
+
+    return wrapper
+
+
+def _time_commits(conn, totals: dict[str, float]) -> None:
+    original = conn._commit
+
+    def timed_commit():
+        begin = time.perf_counter()
+        try:
+            return original()
+        finally:
+            end = time.perf_counter()
+            totals["COMMIT"] += end - begin
+            if totals.get("_held_since"):
+                totals["EventSequence lock held"] += end - totals["_held_since"]
+                totals["_held_since"] = 0.0
+
+    conn._commit = timed_commit
+
+
+def _phases_report(report, drain: Drain) -> None:
+    phases = dict(drain.phases)
+    call = phases.pop("call", 0.0)
+    statements = phases.pop("statements", 0.0)
+    release = phases.pop("release (bench, not the service)", 0.0)
+    phases.pop("_held_since", None)
+    held = phases.pop("EventSequence lock held", 0.0)
+    claims = len(drain.claimed)
+    report.note(
+        f"  phased run (not counted): {drain.rate:.0f} claims/s, {drain.calls} calls,"
+        f" {statements / max(drain.calls, 1):.1f} statements per call;"
+        f" ms per call summed over the {DESKS} desks:"
+    )
+    accounted = 0.0
+    for name, seconds in sorted(phases.items(), key=lambda item: -item[1]):
+        accounted += seconds
+        report.note(
+            f"    {name:<52} {1000 * seconds / drain.calls:7.3f} ms  {100 * seconds / call:5.1f} %"
+        )
+    report.note(
+        f"    {'Python in the service (the rest)':<52}"
+        f" {1000 * (call - accounted) / drain.calls:7.3f} ms"
+        f"  {100 * (call - accounted) / call:5.1f} %"
+    )
+    report.note(
+        f"    {'whole ticket_call_next':<52} {1000 * call / drain.calls:7.3f} ms  100.0 %"
+        f"   (release after it: {1000 * release / max(claims, 1):.3f} ms per claim)"
+    )
+    if held:
+        report.note(
+            f"  EventSequence row held from its UPDATE to the COMMIT: {1000 * held / claims:.2f}"
+            f" ms per claim, one desk at a time: at most {claims / held:.0f} claims/s"
+            f" (measured {drain.rate:.0f}/s)"
+        )

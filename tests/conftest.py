@@ -1,0 +1,111 @@
+"""Fixtures for every test: a small center with two services, desks and staff."""
+
+import pytest
+
+from center.models import Role
+from queueing.services import desk_open
+from tests.center.factories import (
+    CaseTypeFactory,
+    CenterFactory,
+    PlatformAccountFactory,
+    staff_user,
+)
+from tests.queueing.factories import DeskFactory, ServiceFactory, issue
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: the fast suites report first, and Playwright's event loop is
+    gone before any other test runs."""
+    items.sort(key=lambda item: "e2e" in item.path.parts)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Staff logins are made by the hundred; the real hasher costs ~0.3 s each on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    # Tests send hundreds of requests from one address and one login; tests/security
+    # turns the limits (center/ratelimit.py) back on where it tests them.
+    settings.RATE_LIMITS = {}
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    # Identity media and demo reference photos written by tests never land in var/media.
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture
+def center(db):
+    return CenterFactory(slug="test-center", name="Test Center")
+
+
+@pytest.fixture
+def accounts_service(center):
+    return ServiceFactory(center=center, code="ACCOUNTS", name="Accounts", prefix="A")
+
+
+@pytest.fixture
+def wallet_service(center):
+    return ServiceFactory(center=center, code="WALLET", name="Wallet", prefix="W")
+
+
+@pytest.fixture
+def case_type(accounts_service):
+    return CaseTypeFactory()
+
+
+@pytest.fixture
+def wallet_case_type(wallet_service):
+    return CaseTypeFactory(
+        code="WALLET_FROZEN", name="Wallet frozen", skill="WALLET", intake_fields=[]
+    )
+
+
+@pytest.fixture
+def account():
+    return PlatformAccountFactory(handle="lin.reporter")
+
+
+@pytest.fixture
+def reception(center):
+    return staff_user(center, Role.RECEPTION, "reception")
+
+
+@pytest.fixture
+def rep(center):
+    return staff_user(center, Role.REPRESENTATIVE, "rep1")
+
+
+@pytest.fixture
+def rep2(center):
+    return staff_user(center, Role.REPRESENTATIVE, "rep2")
+
+
+@pytest.fixture
+def supervisor(center):
+    return staff_user(center, Role.SUPERVISOR, "supervisor")
+
+
+@pytest.fixture
+def desk(center, accounts_service, wallet_service):
+    return DeskFactory(center=center, number=1, services=[accounts_service, wallet_service])
+
+
+@pytest.fixture
+def desk2(center, accounts_service):
+    return DeskFactory(center=center, number=2, services=[accounts_service])
+
+
+@pytest.fixture
+def open_desk(desk, rep):
+    return desk_open(desk=desk, by=rep)
+
+
+@pytest.fixture
+def issued(center, case_type, reception):
+    """A visitor checked in through the real kiosk service: (ticket, token)."""
+    return issue(center, case_type, by=reception, name="Lin Xiaoyu")

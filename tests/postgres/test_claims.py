@@ -1,0 +1,53 @@
+"""Desks calling at the same instant on PostgreSQL: every ticket called exactly once."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from center.models import Role
+from queueing.models import Ticket
+from queueing.services import desk_open, ticket_call_next, ticket_no_show
+from tests.center.factories import staff_user
+from tests.queueing.factories import DeskFactory, issue
+
+DESKS = 10
+TICKETS = 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_desks_never_share_a_ticket(center, case_type, accounts_service, reception):
+    for n in range(TICKETS):
+        issue(center, case_type, by=reception, name=f"Visitor {n}")
+    desks = []
+    for number in range(1, DESKS + 1):
+        rep = staff_user(center, Role.REPRESENTATIVE, f"pg-rep{number}")
+        desk = DeskFactory(center=center, number=number, services=[accounts_service])
+        desks.append((desk_open(desk=desk, by=rep), rep))
+    called: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(DESKS)
+
+    def work(desk, rep) -> None:
+        try:
+            start.wait()
+            while (ticket := ticket_call_next(desk=desk, by=rep)) is not None:
+                called.append(ticket.code)
+                ticket_no_show(desk=desk, by=rep)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=pair) for pair in desks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    duplicates = [code for code, count in Counter(called).items() if count > 1]
+    assert duplicates == []
+    assert len(called) == TICKETS
+    assert not Ticket.objects.waiting().exists()

@@ -1,0 +1,174 @@
+"""Event numbers on PostgreSQL: taken inline when the sequence lock is free, after commit
+when another transaction holds it; gap-free and in each transaction's order either way."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection, transaction
+
+from center import clock
+from center.models import Role
+from queueing import events
+from queueing.live import _current_seq
+from queueing.models import EventSequence, TicketEvent
+from queueing.services import desk_open, ticket_call_next, ticket_no_show
+from tests.center.factories import staff_user
+from tests.queueing.factories import DeskFactory, issue
+
+DESKS = 10
+TICKETS = 300
+
+
+def held_sequence_lock(center_id: int) -> tuple[threading.Event, threading.Event, threading.Thread]:
+    """Another connection holds the center's sequence row lock until ``release`` is set."""
+    EventSequence.objects.get_or_create(center_id=center_id)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT 1 FROM queueing_eventsequence WHERE center_id = %s FOR UPDATE",
+                    [center_id],
+                )
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert locked.wait(timeout=10)
+    return locked, release, thread
+
+
+def assert_gap_free(center) -> list[int]:
+    seqs = list(
+        TicketEvent.objects.filter(center=center).order_by("seq").values_list("seq", flat=True)
+    )
+    assert None not in seqs
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert EventSequence.objects.get(center=center).last_seq == len(seqs)
+    return seqs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_desks_number_every_event_once_without_gaps(
+    center, case_type, accounts_service, reception
+):
+    for n in range(TICKETS):
+        issue(center, case_type, by=reception, name=f"Visitor {n}")
+    desks = []
+    for number in range(1, DESKS + 1):
+        rep = staff_user(center, Role.REPRESENTATIVE, f"pg-num{number}")
+        desk = DeskFactory(center=center, number=number, services=[accounts_service])
+        desks.append((desk_open(desk=desk, by=rep), rep))
+    published: list[int] = []
+    events.listeners.append(lambda payload: published.append(payload["seq"]))
+    errors: list[BaseException] = []
+    start = threading.Barrier(DESKS)
+
+    def work(desk, rep) -> None:
+        try:
+            start.wait()
+            while ticket_call_next(desk=desk, by=rep) is not None:
+                ticket_no_show(desk=desk, by=rep)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    try:
+        threads = [threading.Thread(target=work, args=pair) for pair in desks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        events.listeners.pop()
+
+    assert errors == []
+    seqs = assert_gap_free(center)
+    calls = TicketEvent.objects.filter(center=center, kind=TicketEvent.Kind.CALLED).count()
+    assert calls == TICKETS
+    # Every event of the burst was published exactly once, whoever numbered it.
+    burst = [seq for seq in seqs if seq > seqs[-1] - 2 * TICKETS]
+    assert sorted(published) == burst
+    assert [seq for seq, count in Counter(published).items() if count > 1] == []
+    # A ticket's own events are numbered in the order they happened.
+    for ticket_id, kinds in _kinds_by_ticket(center).items():
+        assert kinds[-2:] == ["CALLED", "NO_SHOW"], ticket_id
+
+
+def _kinds_by_ticket(center) -> dict[int, list[str]]:
+    kinds: dict[int, list[str]] = {}
+    for ticket_id, kind in (
+        TicketEvent.objects.filter(center=center, ticket__isnull=False)
+        .order_by("seq")
+        .values_list("ticket_id", "kind")
+    ):
+        kinds.setdefault(ticket_id, []).append(kind)
+    return kinds
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_written_while_the_lock_is_held_is_numbered_by_the_holder(
+    center, case_type, reception
+):
+    issue(center, case_type, by=reception, name="First")
+    locked, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert locked.wait(timeout=10)
+        second = issue(center, case_type, by=reception, name="Second")
+        # Committed at once, without waiting for the lock, and not numbered yet.
+        assert TicketEvent.objects.get(ticket=second.ticket).seq is None
+    finally:
+        release.set()
+        thread.join(timeout=10)
+
+    # The holder numbered it after its own commit.
+    assert TicketEvent.objects.get(ticket=second.ticket).seq == 3
+    assert_gap_free(center)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_of_one_transaction_keep_their_order_when_deferred(center, reception):
+    _locked, release, holder = held_sequence_lock(center.pk)
+    try:
+        with transaction.atomic():
+            first = events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
+            # The lock is released before the second event: it must wait all the same.
+            release.set()
+            holder.join(timeout=10)
+            second = events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
+            assert (first.seq, second.seq) == (None, None)
+    finally:
+        release.set()
+        holder.join(timeout=10)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.seq, second.seq) == (1, 2)
+    assert_gap_free(center)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_left_unnumbered_by_a_dead_process_is_numbered_by_the_watchdog(center, reception):
+    events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
+    # What a process killed between its commit and its numbering leaves behind.
+    TicketEvent.objects.create(center=center, seq=None, kind="NOTICE", at=clock.now())
+
+    assert _current_seq(center.pk) == 2
+    assert_gap_free(center)
