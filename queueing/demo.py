@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -442,6 +443,9 @@ def _load_staff(center: Center) -> None:
     user_model = get_user_model()
     for role in Role.values:
         Group.objects.get_or_create(name=role)
+    # Hashed once (the real hasher takes about half a second on purpose): every demo
+    # member shares the one published password.
+    password_hash = ""
     for username, full_name, role in STAFF:
         user, created = user_model.objects.get_or_create(
             username=username,
@@ -449,7 +453,8 @@ def _load_staff(center: Center) -> None:
             defaults={"first_name": full_name},
         )
         if created:
-            user.set_password(DEMO_PASSWORD)
+            password_hash = password_hash or make_password(DEMO_PASSWORD)
+            user.password = password_hash
             user.is_staff = role == Role.SUPERVISOR
             user.is_superuser = role == Role.SUPERVISOR
             user.save()

@@ -105,13 +105,20 @@ class DaphneServer:
         self.log = log
         self.hub_watchdog_s = hub_watchdog_s
         self.process: subprocess.Popen[bytes] | None = None
+        self.ready = False
 
     @property
     def url(self) -> str:
+        """The server's address, once it answers: a server that was only launched
+        starts up while the test prepares its data, and is waited for here."""
+        if not self.ready:
+            self.wait_until_ready()
         return f"http://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self) -> str:
+        if not self.ready:
+            self.wait_until_ready()
         return f"ws://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
@@ -136,6 +143,7 @@ class DaphneServer:
                 self.stop()
                 raise RuntimeError(f"Daphne on port {self.port} never answered:\n{self.log_tail()}")
             time.sleep(0.05)
+        self.ready = True
         return self
 
     def start(self) -> DaphneServer:
@@ -143,6 +151,7 @@ class DaphneServer:
 
     def stop(self, *, kill: bool = False) -> None:
         """Terminates the server (SIGTERM), or with ``kill`` crashes it (SIGKILL)."""
+        self.ready = False
         if self.process is None:
             return
         if kill:
@@ -171,11 +180,14 @@ def daphne_static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def daphne_server(
     transactional_db, daphne_static_root: Path, tmp_path: Path
 ) -> Iterator[DaphneServer]:
-    """A Daphne server of this test's database, its pages with their JavaScript."""
+    """A Daphne server of this test's database, its pages with their JavaScript.
+
+    Launched, not waited for: it starts while the test loads its data, and its ``url``
+    waits until it answers."""
     server = DaphneServer(
         port=free_port(),
         env=server_env(static_root=daphne_static_root),
         log=tmp_path / "daphne.log",
-    ).start()
+    ).launch()
     yield server
     server.stop()

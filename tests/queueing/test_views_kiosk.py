@@ -402,3 +402,21 @@ def test_bad_turn_away_gets_a_clear_message_and_logs_nothing(kiosk, case):
 def test_kiosk_refuses_other_methods(kiosk):
     assert kiosk.put("/kiosk/").status_code == 405
     assert kiosk.delete("/kiosk/").status_code == 405
+
+
+@pytest.mark.parametrize("field", ["case_type", "complaint_text", "purpose", "language"])
+def test_a_nul_character_in_any_field_is_refused_and_writes_nothing(kiosk, case_type, field):
+    # PostgreSQL cannot store NUL in text: without the refusal this was a 500 there.
+    data = kiosk_data(case_type)
+    data[field] = f"{data.get(field, '')}\x00"
+    before = _counts()
+
+    response = kiosk.post("/kiosk/", data)
+
+    assert response.status_code == 400
+    assert _counts() == before
+
+
+def test_a_nul_character_in_a_query_is_refused(client, center):
+    assert client.get("/board/", {"center": "test-\x00center"}).status_code == 400
+    assert client.get("/board/", {"center": "test-center"}).status_code == 200
