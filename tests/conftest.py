@@ -1,6 +1,7 @@
 """Fixtures for every test: a small center with two services, desks and staff."""
 
 import pytest
+from django.db import connection
 
 from center.models import Role
 from queueing.services import desk_open
@@ -17,6 +18,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: the fast suites report first, and Playwright's event loop is
     gone before any other test runs."""
     items.sort(key=lambda item: "e2e" in item.path.parts)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _release_the_postgres_test_database(django_db_setup, django_db_blocker):
+    """Lets the test database be dropped at the end of a PostgreSQL run.
+
+    Threads of the tests (the executors of ``sync_to_async``, the live hubs) can still hold
+    a connection when the session ends; PostgreSQL refuses to drop a database in use, and
+    every run would leave its database behind.
+    """
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from tests.center.factories import staff_user
 from tests.queueing.factories import DeskFactory, issue
 
 DESKS = 10
-TICKETS = 400
+TICKETS = 200
 
 
 @pytest.mark.django_db(transaction=True)

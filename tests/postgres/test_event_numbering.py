@@ -17,7 +17,7 @@ from tests.center.factories import staff_user
 from tests.queueing.factories import DeskFactory, issue
 
 DESKS = 10
-TICKETS = 300
+TICKETS = 150
 
 
 def held_sequence_lock(center_id: int) -> tuple[threading.Event, threading.Event, threading.Thread]:

@@ -222,6 +222,7 @@ def test_a_simulated_day_leaves_the_real_system_consistent(tmp_path):
 # (3) M/M/c against Erlang C.
 
 
+@pytest.mark.statistics
 def test_mmc_agrees_with_erlang_c(mmc_runs):
     theory = erlang_c(
         arrival_rate_per_hour=MMC["arrivals_per_hour"],
@@ -259,6 +260,7 @@ def _ciw_replication(seed: int) -> tuple[float, float]:
     return statistics.fmean(waits), sum(wait > 1e-9 for wait in waits) / len(waits)
 
 
+@pytest.mark.statistics
 def test_mmc_agrees_with_ciw(mmc_runs):
     ciw_runs = [_ciw_replication(seed) for seed in range(CIW_REPLICATIONS)]
     theirs = {
@@ -274,6 +276,7 @@ def test_mmc_agrees_with_ciw(mmc_runs):
 # (5) The status page's estimate.
 
 
+@pytest.mark.statistics
 @pytest.mark.django_db(transaction=False)
 def test_the_estimate_beats_the_naive_one_on_a_line_with_mixed_case_types():
     results = replications_run(scenario=MIXED_LINE, seed=11, replications=5)
@@ -284,6 +287,7 @@ def test_the_estimate_beats_the_naive_one_on_a_line_with_mixed_case_types():
     assert statistics.fmean(differences) < 0
 
 
+@pytest.mark.statistics
 def test_mmc_estimate_is_close_to_the_best_queue_length_estimate(mmc_runs):
     """Compared on the same visitors with E[wait | n ahead], the least-squares optimum of
     any estimate made from the number waiting ahead (true service rate known)."""
