@@ -26,7 +26,7 @@ from tests.center.factories import staff_user
 from tests.queueing.factories import DeskFactory, issue, serve_next
 
 DESKS = 10
-TICKETS = 300
+TICKETS = 150
 KIOSKS = 10
 CHECKINS_PER_KIOSK = 15
 JOIN_TIMEOUT_S = 120
