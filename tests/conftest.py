@@ -15,9 +15,13 @@ from tests.queueing.factories import DeskFactory, ServiceFactory, issue
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: the fast suites report first, and Playwright's event loop is
-    gone before any other test runs."""
-    items.sort(key=lambda item: "e2e" in item.path.parts)
+    """The order in which the two pytest-xdist workers are handed whole files
+    (``--dist loadfile --no-loadscope-reorder``): browser tests last, so that Playwright's
+    event loop is gone before any other test runs; before them and within them, files
+    holding a test marked ``slow`` first, so that the last files to start are short ones
+    and both workers finish together."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: ("e2e" in item.path.parts, item.path not in slow_files))
 
 
 @pytest.fixture(scope="session", autouse=True)

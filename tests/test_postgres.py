@@ -15,6 +15,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("WALKIN_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRED = os.environ.get("WALKIN_REQUIRE_SERVICES") == "1"
+# One process (-n 0): the child runs beside the parent's other worker on two cores.
+CHILD_PYTEST = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "-n",
+    "0",
+    "tests/postgres",
+]
 
 
 def _reachable(url: str) -> str | None:
@@ -25,6 +37,7 @@ def _reachable(url: str) -> str | None:
         return str(error)
 
 
+@pytest.mark.slow
 def test_postgres_suite():
     problem = _reachable(POSTGRES_URL)
     if problem:
@@ -32,8 +45,8 @@ def test_postgres_suite():
         if REQUIRED:
             pytest.fail(message)
         pytest.skip(message)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/postgres"],
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        CHILD_PYTEST,
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": POSTGRES_URL},
         capture_output=True,

@@ -115,6 +115,7 @@ def fill_check_in(kiosk: Page) -> None:
     kiosk.get_by_label("The problem, in the visitor's words").fill("Suspended without a reason.")
 
 
+@pytest.mark.slow
 def test_every_screen_has_no_serious_accessibility_violation(  # noqa: PLR0915 - one walk through every screen
     demo_center: Center, open_page: Callable[..., Page]
 ) -> None:

@@ -136,6 +136,7 @@ def outcome_page(new_context, url: str) -> Page:
     return phone
 
 
+@pytest.mark.slow
 def test_journalist_elderly_visitor_conflicting_software_and_passer_by(
     demo_center, staff, new_context, screenshot
 ) -> None:
@@ -147,6 +148,7 @@ def test_journalist_elderly_visitor_conflicting_software_and_passer_by(
     passer_by(kiosk, screenshot)
 
 
+@pytest.mark.slow
 def test_frozen_wallet_merchant_appeal_and_minors_spending(
     demo_center, staff, new_context, screenshot
 ) -> None:

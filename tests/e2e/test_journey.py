@@ -125,6 +125,7 @@ def see_outcome(phone: Page, reference: str) -> None:
     expect(outcome).not_to_contain_text("UNVERIFIED_OWNERSHIP")
 
 
+@pytest.mark.slow
 def test_visitor_from_kiosk_to_restored_account(
     demo_center, sign_in, new_context, screenshot
 ) -> None:

@@ -158,6 +158,7 @@ def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__unreloaded === true"), f"{page.url} was reloaded"
 
 
+@pytest.mark.slow
 def test_call_next_reaches_every_screen_live(
     morning: Morning, open_screen: Callable[..., Page], screenshot: Callable[..., Any]
 ) -> None:

@@ -139,6 +139,7 @@ def kiosk_client(reception) -> Client:
     return client
 
 
+@pytest.mark.slow
 def test_fuzzed_kiosk_checkins(center, case_type, wallet_case_type, account, kiosk_client):
     seen_tickets: set[int] = set()
 
@@ -229,6 +230,7 @@ RESOLVE = form(
 )
 
 
+@pytest.mark.slow
 def test_fuzzed_decisions(center, case_type, reception, rep, desk):
     desk_open(desk=desk, by=rep)
     client = Client()

@@ -348,6 +348,7 @@ class TicketLifecycle(RuleBasedStateMachine):
             assert sorted(issued) == list(range(1, len(issued) + 1))
 
 
+@pytest.mark.slow
 def test_ticket_lifecycle_keeps_its_invariants(
     center, accounts_service, wallet_service, case_type, wallet_case_type, reception
 ):

@@ -224,6 +224,7 @@ class PrivateRedis:
             return sum(client.zcard(key) for key in client.scan_iter(match=f"{prefix}:group:*"))
 
 
+@pytest.mark.slow
 def test_screens_recover_from_a_redis_restart_without_missing_a_call(
     tmp_path, center, desk, rep, case_type, reception
 ):

@@ -65,6 +65,7 @@ def run_in_threads(work: Callable[[int], list], count: int) -> tuple[list[list],
     return results, errors
 
 
+@pytest.mark.slow
 def test_ten_desks_drain_the_queue_calling_every_ticket_exactly_once(
     center, case_type, accounts_service, reception
 ):

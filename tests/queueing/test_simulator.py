@@ -223,6 +223,7 @@ def test_a_simulated_day_leaves_the_real_system_consistent(tmp_path):
 
 
 @pytest.mark.statistics
+@pytest.mark.slow
 def test_mmc_agrees_with_erlang_c(mmc_runs):
     theory = erlang_c(
         arrival_rate_per_hour=MMC["arrivals_per_hour"],
