@@ -605,8 +605,9 @@ def staffing_plan(
     )
 
 
-#: About 16 ms of simulation per visitor: a check stays within ~4 s of a page request.
-SIMULATION_VISITOR_BUDGET = 200
+#: About 36 ms of simulation per visitor on a quiet core (``python -m bench simday``): a
+#: check stays within ~4 s of a page request.
+SIMULATION_VISITOR_BUDGET = 100
 SIMULATION_MAX_REPLICATIONS = 3
 SIMULATION_SEED = 1
 

@@ -570,11 +570,7 @@ def test_staffing_gives_erlang_cs_desks_and_a_simulation_check(client, superviso
     assert TicketEvent.objects.count() == 0
 
 
-def test_a_large_forecast_gets_a_reduced_check_in_page_time(
-    client, supervisor, center, monkeypatch
-):
-    # A smaller budget plays fewer visitors in the test; the reduction works alike.
-    monkeypatch.setattr(analytics, "SIMULATION_VISITOR_BUDGET", 120)
+def test_a_large_forecast_gets_a_reduced_check_in_page_time(client, supervisor, center):
     client.force_login(supervisor)
     data = _forecast("8", **{f"arrivals_{hour:02d}": "60" for hour in HOURS})
 
