@@ -290,6 +290,20 @@ class CaseType(models.Model):
             return self.name_zh
         return self.name
 
+    def localized_what_to_bring(self, language: str) -> list[str]:
+        """The checklist in the visitor's language. An item is a text, shown as it is, or
+        ``{"en": "National ID card", "zh": "居民身份证"}``, shown in Chinese to a Chinese
+        speaker when it has Chinese, else in English."""
+        items = []
+        for item in self.what_to_bring:
+            if not isinstance(item, dict):
+                items.append(str(item))
+                continue
+            chinese = item.get("zh") if language.startswith("zh") else None
+            text = chinese or item.get("en") or next(iter(item.values()), "")
+            items.append(str(text))
+        return items
+
     @property
     def required_check_labels(self) -> list[str]:
         return [

@@ -58,7 +58,10 @@ CASE_TYPES: list[dict[str, Any]] = [
         "expected_service_s": 900,
         "description": "The account is suspended and the owner cannot verify it by phone.",
         "required_checks": ["KNOWLEDGE", "FACE_VIDEO"],
-        "what_to_bring": ["National ID card", "Any phone or computer once signed in"],
+        "what_to_bring": [
+            {"en": "National ID card", "zh": "居民身份证"},
+            {"en": "Any phone or computer once signed in", "zh": "曾经登录过该账号的手机或电脑"},
+        ],
         "intake_fields": [
             {
                 "name": "registration_year",
@@ -97,7 +100,10 @@ CASE_TYPES: list[dict[str, Any]] = [
         "expected_service_s": 780,
         "description": "Payments are blocked, for example after a long stay abroad.",
         "required_checks": ["ID_DOCUMENT", "FACE_VIDEO"],
-        "what_to_bring": ["National ID card", "The bank card linked to the wallet"],
+        "what_to_bring": [
+            {"en": "National ID card", "zh": "居民身份证"},
+            {"en": "The bank card linked to the wallet", "zh": "钱包绑定的银行卡"},
+        ],
         "intake_fields": [
             {
                 "name": "frozen_since",
@@ -129,7 +135,10 @@ CASE_TYPES: list[dict[str, Any]] = [
         "expected_service_s": 1200,
         "description": "A shop was suspended after a complaint, e.g. about counterfeit goods.",
         "required_checks": ["ID_DOCUMENT"],
-        "what_to_bring": ["Business licence", "Supplier invoices for the listed goods"],
+        "what_to_bring": [
+            {"en": "Business licence", "zh": "营业执照"},
+            {"en": "Supplier invoices for the listed goods", "zh": "所售商品的进货发票"},
+        ],
         "intake_fields": [
             {
                 "name": "shop_name",
@@ -163,9 +172,9 @@ CASE_TYPES: list[dict[str, Any]] = [
         "description": "A child spent money in a game; a guardian asks for help or a refund.",
         "required_checks": ["ID_DOCUMENT", "GUARDIAN"],
         "what_to_bring": [
-            "Guardian's ID card",
-            "Child's ID or household register",
-            "Bank statements of the payments",
+            {"en": "Guardian's ID card", "zh": "监护人身份证"},
+            {"en": "Child's ID or household register", "zh": "孩子的身份证或户口簿"},
+            {"en": "Bank statements of the payments", "zh": "相关付款的银行流水"},
         ],
         "intake_fields": [
             {
@@ -207,7 +216,7 @@ CASE_TYPES: list[dict[str, Any]] = [
         "expected_service_s": 420,
         "description": "The desktop program refuses to run beside other software.",
         "required_checks": [],
-        "what_to_bring": ["The laptop, if you can"],
+        "what_to_bring": [{"en": "The laptop, if you can", "zh": "方便的话请带上笔记本电脑"}],
         "intake_fields": [
             {
                 "name": "other_software",
@@ -234,7 +243,7 @@ CASE_TYPES: list[dict[str, Any]] = [
         "expected_service_s": 480,
         "description": "",
         "required_checks": [],
-        "what_to_bring": ["National ID card"],
+        "what_to_bring": [{"en": "National ID card", "zh": "居民身份证"}],
         "intake_fields": [],
     },
 ]

@@ -120,7 +120,9 @@ class KioskForm(forms.Form):
         # Not ``case_type``: templates look ``form.case_type`` up as the bound field.
         self.chosen_case_type = self._chosen_case_type()
         self.complaint_field_names: list[str] = []
+        self.what_to_bring: list[str] = []
         if self.chosen_case_type is not None:
+            self.what_to_bring = self.chosen_case_type.localized_what_to_bring(language)
             extra = complaint_fields(self.chosen_case_type, language)
             self.fields.update(extra)
             self.complaint_field_names = list(extra)

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from queueing.services import ticket_call_next
 from tests.queueing.factories import issue
+from tests.queueing.web import HTMX
 
 ROOT = Path(settings.BASE_DIR)
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
@@ -236,6 +237,39 @@ def test_the_status_page_speaks_chinese_to_a_chinese_ticket(client, chinese_visi
     assert "我需要暂时离开一下" in page
     assert "Your number" not in page
     assert "ahead of you" not in page
+
+
+def test_the_checklist_follows_the_visitors_language(client, case_type, chinese_visitor):
+    case_type.what_to_bring = [{"en": "National ID card", "zh": "居民身份证"}, "Boarding pass"]
+    case_type.save(update_fields=["what_to_bring"])
+
+    chinese = _page(client.get(f"/t/{chinese_visitor.token}/"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = _page(client.get(f"/t/{chinese_visitor.token}/"))
+
+    # An item without Chinese is shown as it was written, in both.
+    assert "居民身份证" in chinese
+    assert "Boarding pass" in chinese
+    assert "National ID card" not in chinese
+    assert "National ID card" in english
+    assert "Boarding pass" in english
+    assert "居民身份证" not in english
+
+
+def test_the_kiosk_shows_the_checklist_in_the_language_chosen_there(client, reception, case_type):
+    case_type.what_to_bring = [{"en": "National ID card", "zh": "居民身份证"}]
+    case_type.save(update_fields=["what_to_bring"])
+    client.force_login(reception)
+
+    # The questions area that htmx swaps in when the case type is chosen.
+    ask = {"case_type": case_type.code}
+    chinese = _page(client.get("/kiosk/", {**ask, "language": "zh-hans"}, headers=HTMX))
+    english = _page(client.get("/kiosk/", {**ask, "language": "en"}, headers=HTMX))
+
+    assert "居民身份证" in chinese
+    assert "National ID card" not in chinese
+    assert "National ID card" in english
+    assert "居民身份证" not in english
 
 
 def test_the_status_page_counts_several_people_ahead_in_chinese(

@@ -127,6 +127,7 @@ def slip(request: HtmxHttpRequest, ticket_id: int) -> HttpResponse:
             "status_url": status_url,
             "qr_svg": qr_svg,
             "case_type": ticket.case.case_type,
+            "what_to_bring": ticket.case.case_type.localized_what_to_bring(ticket.language),
         },
     )
 

@@ -94,7 +94,7 @@ def status_context(
         if statement is None and not ticket.is_open
         else (),
         "case_type_name": case.case_type.localized_name(language),
-        "what_to_bring": case.case_type.what_to_bring,
+        "what_to_bring": case.case_type.localized_what_to_bring(language),
         "notices": notices,
         "called_first": called_first(ticket),
         "incident_offer": ticket.status == Ticket.Status.WAITING

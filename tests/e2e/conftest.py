@@ -7,6 +7,8 @@ missing, and fails instead when WALKIN_REQUIRE_SERVICES=1 (CI) says it must be t
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -108,13 +110,35 @@ def demo_center(transactional_db) -> Center:
         return pool.submit(_load_demo_in_own_thread).result()
 
 
+def cjk_font_installed() -> bool:
+    """Whether fontconfig knows a font for Chinese: without one, Chromium draws every
+    Chinese character as an empty box."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    fonts = subprocess.run(  # noqa: S603 - fc-list from PATH, fixed arguments
+        [fc_list, ":lang=zh"], capture_output=True, text=True, check=False
+    )
+    return bool(fonts.stdout.strip())
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """docs/screenshots/, kept current by every run; a machine without a Chinese font
+    (`apt-get install fonts-noto-cjk`) writes to a temporary folder instead, so that the
+    committed screenshots never get boxes for Chinese text."""
+    if cjk_font_installed():
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
 @pytest.fixture
-def screenshot() -> Callable[..., None]:
-    """Saves docs/screenshots/<name>.png, overwritten on every run."""
+def screenshot(screenshots_dir: Path) -> Callable[..., None]:
+    """Saves <screenshots_dir>/<name>.png, overwritten on every run."""
 
     def save(page: Page, name: str, *, full_page: bool = True) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
+        screenshots_dir.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=screenshots_dir / f"{name}.png", full_page=full_page)
 
     return save
 
