@@ -27,7 +27,8 @@ from queueing.services import IssuedTicket
 from tests.e2e.daphne import DaphneServer, free_port, server_env, session_cookie
 
 REDIS_URL = os.environ.get("WALKIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
-DELIVERY_S = 2.0
+# A wait, not a measure: cross-worker latency is measured by `python -m bench fanout`.
+DELIVERY_S = 10.0
 NO_WATCHDOG_S = 3600.0
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -43,7 +43,7 @@ from tests.test_two_workers import Browser
 SHARED_REDIS = os.environ.get("WALKIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 REQUIRED = os.environ.get("WALKIN_REQUIRE_SERVICES") == "1"
 PUSH_S = 10.0
-DELIVERY_S = 3.0
+DELIVERY_S = 10.0
 WATCHDOG_GRACE_S = 4.0
 NO_WATCHDOG_S = 3600.0
 
