@@ -266,6 +266,16 @@ class CaseType(models.Model):
     name = models.CharField(_("name"), max_length=120)
     name_zh = models.CharField(_("name (Simplified Chinese)"), max_length=120, blank=True)
     description = models.TextField(_("description"), blank=True)
+    description_zh = models.TextField(_("description (Simplified Chinese)"), blank=True)
+    self_service_hint = models.TextField(
+        _("self-service hint"),
+        blank=True,
+        help_text=_(
+            "Only where it really solves the problem: what a visitor can do without "
+            "waiting for a desk. Shown at the kiosk and on the status page."
+        ),
+    )
+    self_service_hint_zh = models.TextField(_("self-service hint (Simplified Chinese)"), blank=True)
     skill = models.CharField(
         _("skill"),
         max_length=32,
@@ -289,6 +299,16 @@ class CaseType(models.Model):
         if language.startswith("zh") and self.name_zh:
             return self.name_zh
         return self.name
+
+    def localized_description(self, language: str) -> str:
+        if language.startswith("zh") and self.description_zh:
+            return self.description_zh
+        return self.description
+
+    def localized_self_service_hint(self, language: str) -> str:
+        if language.startswith("zh") and self.self_service_hint_zh:
+            return self.self_service_hint_zh
+        return self.self_service_hint
 
     def localized_what_to_bring(self, language: str) -> list[str]:
         """The checklist in the visitor's language. An item is a text, shown as it is, or

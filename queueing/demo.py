@@ -57,6 +57,7 @@ CASE_TYPES: list[dict[str, Any]] = [
         "skill": "ACCOUNTS",
         "expected_service_s": 900,
         "description": "The account is suspended and the owner cannot verify it by phone.",
+        "description_zh": "账号被封，且账号主人已无法通过手机验证身份。",
         "required_checks": ["KNOWLEDGE", "FACE_VIDEO"],
         "what_to_bring": [
             {"en": "National ID card", "zh": "居民身份证"},
@@ -99,6 +100,15 @@ CASE_TYPES: list[dict[str, Any]] = [
         "skill": "WALLET",
         "expected_service_s": 780,
         "description": "Payments are blocked, for example after a long stay abroad.",
+        "description_zh": "支付被冻结，例如长期在国外之后。",
+        "self_service_hint": (
+            "If you can still sign in on your own phone and hold a mainland ID card, the app"
+            " can lift the freeze itself: Me > Wallet > Security > Unfreeze, with a face scan."
+        ),
+        "self_service_hint_zh": (
+            "如果您仍能在自己的手机上登录并持有居民身份证，可在应用内自助解冻："
+            "我 > 钱包 > 安全 > 解除冻结，需刷脸验证。"
+        ),
         "required_checks": ["ID_DOCUMENT", "FACE_VIDEO"],
         "what_to_bring": [
             {"en": "National ID card", "zh": "居民身份证"},
@@ -134,6 +144,7 @@ CASE_TYPES: list[dict[str, Any]] = [
         "skill": "MERCHANT",
         "expected_service_s": 1200,
         "description": "A shop was suspended after a complaint, e.g. about counterfeit goods.",
+        "description_zh": "店铺因投诉被封，例如涉嫌售假。",
         "required_checks": ["ID_DOCUMENT"],
         "what_to_bring": [
             {"en": "Business licence", "zh": "营业执照"},
@@ -170,6 +181,7 @@ CASE_TYPES: list[dict[str, Any]] = [
         "skill": "MINORS",
         "expected_service_s": 1500,
         "description": "A child spent money in a game; a guardian asks for help or a refund.",
+        "description_zh": "孩子在游戏中消费，监护人请求帮助或退款。",
         "required_checks": ["ID_DOCUMENT", "GUARDIAN"],
         "what_to_bring": [
             {"en": "Guardian's ID card", "zh": "监护人身份证"},
@@ -215,6 +227,14 @@ CASE_TYPES: list[dict[str, Any]] = [
         "skill": "TECH",
         "expected_service_s": 420,
         "description": "The desktop program refuses to run beside other software.",
+        "description_zh": "电脑版程序拒绝与其他软件同时运行。",
+        "self_service_hint": (
+            "Usually solved at home: quit or uninstall the other security program, restart the"
+            " computer, then start the desktop app again."
+        ),
+        "self_service_hint_zh": (
+            "通常在家即可解决：退出或卸载另一款安全软件，重启电脑，再打开电脑版程序。"
+        ),
         "required_checks": [],
         "what_to_bring": [{"en": "The laptop, if you can", "zh": "方便的话请带上笔记本电脑"}],
         "intake_fields": [

@@ -121,8 +121,11 @@ class KioskForm(forms.Form):
         self.chosen_case_type = self._chosen_case_type()
         self.complaint_field_names: list[str] = []
         self.what_to_bring: list[str] = []
+        self.case_type_description = self.self_service_hint = ""
         if self.chosen_case_type is not None:
             self.what_to_bring = self.chosen_case_type.localized_what_to_bring(language)
+            self.case_type_description = self.chosen_case_type.localized_description(language)
+            self.self_service_hint = self.chosen_case_type.localized_self_service_hint(language)
             extra = complaint_fields(self.chosen_case_type, language)
             self.fields.update(extra)
             self.complaint_field_names = list(extra)

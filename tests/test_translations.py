@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from queueing.models import Ticket
 from queueing.services import ticket_call_next
 from tests.queueing.factories import issue
 from tests.queueing.web import HTMX
@@ -270,6 +271,49 @@ def test_the_kiosk_shows_the_checklist_in_the_language_chosen_there(client, rece
     assert "National ID card" not in chinese
     assert "National ID card" in english
     assert "居民身份证" not in english
+
+
+def test_the_self_service_hint_shows_in_the_visitors_language_while_waiting(
+    client, case_type, chinese_visitor
+):
+    case_type.self_service_hint = "Restart the app first."
+    case_type.self_service_hint_zh = "请先重启应用。"
+    case_type.save(update_fields=["self_service_hint", "self_service_hint_zh"])
+    status_page = f"/t/{chinese_visitor.token}/"
+
+    chinese = _page(client.get(status_page))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = _page(client.get(status_page))
+    client.cookies.pop(settings.LANGUAGE_COOKIE_NAME)
+
+    assert "请先重启应用。" in chinese
+    assert "Restart the app first." not in chinese
+    assert "Restart the app first." in english
+    # Once the visitor has left the line, the hint is of no more use.
+    client.post(f"{status_page}cancel/")
+    cancelled = Ticket.objects.get(pk=chinese_visitor.ticket.pk)
+    assert cancelled.status == Ticket.Status.CANCELLED
+    assert "请先重启应用。" not in _page(client.get(status_page))
+
+
+def test_the_kiosk_shows_the_description_and_hint_in_the_language_chosen_there(
+    client, reception, case_type
+):
+    case_type.description, case_type.description_zh = "Locked out.", "账号被锁。"
+    case_type.self_service_hint, case_type.self_service_hint_zh = "Reset it.", "自行重置。"
+    case_type.save()
+    client.force_login(reception)
+    ask = {"case_type": case_type.code}
+
+    chinese = _page(client.get("/kiosk/", {**ask, "language": "zh-hans"}, headers=HTMX))
+    english = _page(client.get("/kiosk/", {**ask, "language": "en"}, headers=HTMX))
+
+    assert "账号被锁。" in chinese
+    assert "自行重置。" in chinese
+    assert "Locked out." not in chinese
+    assert "Locked out." in english
+    assert "Reset it." in english
+    assert "自行重置。" not in english
 
 
 def test_the_status_page_counts_several_people_ahead_in_chinese(

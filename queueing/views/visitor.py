@@ -95,6 +95,9 @@ def status_context(
         else (),
         "case_type_name": case.case_type.localized_name(language),
         "what_to_bring": case.case_type.localized_what_to_bring(language),
+        "self_service_hint": case.case_type.localized_self_service_hint(language)
+        if ticket.status == Ticket.Status.WAITING
+        else "",
         "notices": notices,
         "called_first": called_first(ticket),
         "incident_offer": ticket.status == Ticket.Status.WAITING
