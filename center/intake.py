@@ -10,6 +10,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from center import clock
+from center.languages import in_language
 from center.models import CaseType
 
 FIELD_PREFIX = "complaint_"
@@ -45,11 +46,10 @@ _BUILDERS: dict[str, Any] = {
 
 
 def _field_for(spec: dict[str, Any], language: str) -> forms.Field:
-    label = spec.get("label_zh") if language.startswith("zh") and spec.get("label_zh") else None
     build = _BUILDERS.get(spec.get("kind", "text"), _BUILDERS["text"])
     return build(
         spec,
-        label=label or spec.get("label", spec["name"]),
+        label=in_language(language, spec.get("label", spec["name"]), spec.get("label_zh")),
         required=bool(spec.get("required", False)),
         help_text=spec.get("help", ""),
     )

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from center.languages import in_language
 from center.policy import SuspensionReason
 
 
@@ -296,33 +297,24 @@ class CaseType(models.Model):
         return self.name
 
     def localized_name(self, language: str) -> str:
-        if language.startswith("zh") and self.name_zh:
-            return self.name_zh
-        return self.name
+        return in_language(language, self.name, self.name_zh)
 
     def localized_description(self, language: str) -> str:
-        if language.startswith("zh") and self.description_zh:
-            return self.description_zh
-        return self.description
+        return in_language(language, self.description, self.description_zh)
 
     def localized_self_service_hint(self, language: str) -> str:
-        if language.startswith("zh") and self.self_service_hint_zh:
-            return self.self_service_hint_zh
-        return self.self_service_hint
+        return in_language(language, self.self_service_hint, self.self_service_hint_zh)
 
     def localized_what_to_bring(self, language: str) -> list[str]:
         """The checklist in the visitor's language. An item is a text, shown as it is, or
         ``{"en": "National ID card", "zh": "居民身份证"}``, shown in Chinese to a Chinese
         speaker when it has Chinese, else in English."""
-        items = []
-        for item in self.what_to_bring:
-            if not isinstance(item, dict):
-                items.append(str(item))
-                continue
-            chinese = item.get("zh") if language.startswith("zh") else None
-            text = chinese or item.get("en") or next(iter(item.values()), "")
-            items.append(str(text))
-        return items
+        return [
+            in_language(language, str(item.get("en") or item.get("zh", "")), item.get("zh"))
+            if isinstance(item, dict)
+            else str(item)
+            for item in self.what_to_bring
+        ]
 
     @property
     def required_check_labels(self) -> list[str]:

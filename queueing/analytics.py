@@ -37,6 +37,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from center import clock
+from center.languages import in_language
 from center.models import Callback, CaseType, Center
 from queueing import engine
 from queueing.erlang import desks_for_service_level
@@ -197,9 +198,9 @@ def hour_label(hour: int) -> str:
 
 def _case_type_name(values: dict, language: str) -> str:
     """The case type's name from a row of ``values()`` that followed ``case__case_type``."""
-    if language.startswith("zh") and values["case__case_type__name_zh"]:
-        return values["case__case_type__name_zh"]
-    return values["case__case_type__name"]
+    return in_language(
+        language, values["case__case_type__name"], values["case__case_type__name_zh"]
+    )
 
 
 def _tickets_of_day(center: Center, day: dt.date) -> QuerySet[Ticket]:

@@ -11,6 +11,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from center.languages import in_language
 from center.models import AppendOnlyModel, Case, CaseType, Center
 
 MAX_CALLS = 3
@@ -42,9 +43,7 @@ class Service(models.Model):
         return f"{self.prefix} · {self.name}"
 
     def localized_name(self, language: str) -> str:
-        if language.startswith("zh") and self.name_zh:
-            return self.name_zh
-        return self.name
+        return in_language(language, self.name, self.name_zh)
 
 
 class Desk(models.Model):

@@ -17,6 +17,7 @@ from django.db.models import Avg, Count, F, Q, Sum, Window
 from django.db.models.functions import RowNumber
 
 from center import clock
+from center.languages import in_language
 from center.models import Center, Visit
 from queueing import engine
 from queueing.models import (
@@ -633,9 +634,11 @@ def ratings_today(center: Center, language: str = "en") -> Ratings:
     by_case_type: dict[str, list[int]] = {}
     by_desk: dict[int | None, list[int]] = {}
     for row in rows:
-        name = row["ticket__case__case_type__name"]
-        if language.startswith("zh") and row["ticket__case__case_type__name_zh"]:
-            name = row["ticket__case__case_type__name_zh"]
+        name = in_language(
+            language,
+            row["ticket__case__case_type__name"],
+            row["ticket__case__case_type__name_zh"],
+        )
         for groups, key in ((by_case_type, name), (by_desk, row["ticket__desk__number"])):
             sums = groups.setdefault(key, [0, 0])
             sums[0] += row["answers"]
