@@ -60,14 +60,19 @@ _LOCK_SEQ_IF_FREE_SQL = (
     f"SELECT last_seq FROM {_SEQUENCE_TABLE} WHERE center_id = %s FOR UPDATE SKIP LOCKED"  # noqa: S608 - a table name, no input
 )
 # Runs after the lock is taken, in a statement of its own: under READ COMMITTED its
-# snapshot then includes every number an earlier holder committed.
+# snapshot then includes every number an earlier holder committed. It numbers the waiting
+# events after %(last)s in the order they were written, moves the center's last number
+# past them and past %(own)s more (the caller's own event), and returns the new last
+# number with the ids it numbered.
 _NUMBER_PENDING_SQL = (
     f"WITH pending AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM {_EVENT_TABLE} "  # noqa: S608 - table names, no input
-    "WHERE center_id = %s AND seq IS NULL) "
-    f"UPDATE {_EVENT_TABLE} AS event SET seq = %s + pending.n FROM pending "
-    "WHERE event.id = pending.id RETURNING event.id"
+    "WHERE center_id = %(center)s AND seq IS NULL), "
+    f"numbered AS (UPDATE {_EVENT_TABLE} AS event SET seq = %(last)s + pending.n FROM pending "
+    "WHERE event.id = pending.id RETURNING event.id) "
+    f"UPDATE {_SEQUENCE_TABLE} SET last_seq = %(last)s + %(own)s "
+    "+ (SELECT count(*) FROM numbered) WHERE center_id = %(center)s "
+    "RETURNING last_seq, ARRAY(SELECT id FROM numbered ORDER BY id)"
 )
-_SET_SEQ_SQL = f"UPDATE {_SEQUENCE_TABLE} SET last_seq = %s WHERE center_id = %s"  # noqa: S608 - a table name, no input
 
 
 def _current_transaction() -> int:
@@ -85,10 +90,12 @@ def _lock_if_free(cursor: Any, center_id: int) -> int | None:
     return row[0] if row else None
 
 
-def _number_pending(cursor: Any, center_id: int, last_seq: int) -> list[int]:
-    """Under the lock: numbers the waiting events after ``last_seq``; returns their ids."""
-    cursor.execute(_NUMBER_PENDING_SQL, [center_id, last_seq])
-    return [event_id for (event_id,) in cursor.fetchall()]
+def _number_pending(cursor: Any, center_id: int, last_seq: int, own: int) -> tuple[int, list[int]]:
+    """Under the lock: numbers the waiting events after ``last_seq`` and reserves ``own``
+    numbers after them; returns the new last number and the ids it numbered."""
+    cursor.execute(_NUMBER_PENDING_SQL, {"center": center_id, "last": last_seq, "own": own})
+    new_last, event_ids = cursor.fetchone()
+    return new_last, list(event_ids)
 
 
 def _next_seq(center: Center) -> tuple[int | None, list[int]]:
@@ -111,9 +118,7 @@ def _next_seq(center: Center) -> tuple[int | None, list[int]]:
         if last_seq is None:
             connection._walkin_deferring = _current_transaction()
             return None, []
-        earlier = _number_pending(cursor, center.pk, last_seq)
-        seq = last_seq + len(earlier) + 1
-        cursor.execute(_SET_SEQ_SQL, [seq, center.pk])
+        seq, earlier = _number_pending(cursor, center.pk, last_seq, own=1)
     return seq, earlier
 
 
@@ -141,16 +146,20 @@ def events_number_pending(center_id: int) -> int:
             last_seq = _lock_if_free(cursor, center_id)
             if last_seq is None:
                 break
-            event_ids = _number_pending(cursor, center_id, last_seq)
-            if event_ids:
-                cursor.execute(_SET_SEQ_SQL, [last_seq + len(event_ids), center_id])
+            _last, event_ids = _number_pending(cursor, center_id, last_seq, own=0)
         _publish_events(event_ids)
         numbered += len(event_ids)
     return numbered
 
 
+# After every numbered event's commit: kept to the plain statement (index event_unnumbered).
+_ANY_UNNUMBERED_SQL = f"SELECT 1 FROM {_EVENT_TABLE} WHERE center_id = %s AND seq IS NULL LIMIT 1"  # noqa: S608 - a table name, no input
+
+
 def events_waiting_for_number(center_id: int) -> bool:
-    return TicketEvent.objects.filter(center_id=center_id, seq__isnull=True).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(_ANY_UNNUMBERED_SQL, [center_id])
+        return cursor.fetchone() is not None
 
 
 def event_payload(event: TicketEvent) -> dict[str, Any]:

@@ -76,6 +76,14 @@ def texts_after_transition(ticket: Ticket, kind: str) -> None:
 def _almost_turn_texts(moved: Ticket) -> None:
     """Texts every consenting visitor of the moved ticket's line who is away and now has
     three or fewer people ahead, unless they already got that text."""
+    # Hardly anyone is away: a plain look first spares every call the full query.
+    if not Ticket.objects.filter(
+        center_id=moved.center_id,
+        service_id=moved.service_id,
+        status=Ticket.Status.WAITING,
+        away_since__isnull=False,
+    ).exists():
+        return
     line = Ticket.objects.waiting().filter(
         center_id=OuterRef("center_id"), service_id=OuterRef("service_id")
     )

@@ -1,21 +1,23 @@
 """Writes of the queue: every function is one transaction and appends to the event log.
 
 Claiming a ticket is the heart of it: two desks that call at the same instant never get
-the same visitor. On PostgreSQL the candidate row is taken with ``FOR UPDATE SKIP
-LOCKED``; on SQLite every transaction is ``BEGIN IMMEDIATE`` (settings), which serialises
-writers. On both, the claim itself is a conditional UPDATE whose row count is checked.
+the same visitor. The claim is one UPDATE whose subquery picks the candidate: on
+PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so desks pass over each other's candidates
+instead of waiting; on SQLite every transaction is ``BEGIN IMMEDIATE`` (settings), which
+serialises writers. The database's one active ticket per desk backs it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -54,7 +56,6 @@ from queueing.models import (
 PRIORITY_NEEDS = frozenset(
     {AssistanceNeed.ELDERLY, AssistanceNeed.DISABILITY, AssistanceNeed.MINOR_WITH_GUARDIAN}
 )
-CLAIM_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -311,44 +312,85 @@ def _desk_set_status(desk: Desk, status: str, by: AbstractBaseUser) -> Desk:
 
 
 def ticket_call_next(*, desk: Desk, by: AbstractBaseUser) -> Ticket | None:
-    """Claims the next waiting ticket for an open desk; None when nobody waits for it."""
-    with transaction.atomic():
-        desk = _desk_for_update(desk)
-        _require_operator(desk, by)
-        if desk.status != Desk.Status.OPEN:
-            raise DomainError(_("Open the desk before calling the next visitor."))
-        if _active_ticket(desk) is not None:
-            raise DomainError(_("Finish the current visitor before calling the next one."))
-        now = clock.now()
-        # A visitor who stepped away keeps the place but is not called until back, or
-        # until the center's grace period is over.
-        grace = dt.timedelta(minutes=desk.center.step_away_grace_minutes)
-        candidates = (
-            Ticket.objects.waiting()
-            .filter(center_id=desk.center_id, service__in=desk.services.all())
-            .exclude(away_since__gt=now - grace)
-            .in_queue_order()
-            .select_for_update(skip_locked=True, of=("self",))
-        )
-        for _attempt in range(CLAIM_ATTEMPTS):
-            ticket = candidates.first()
+    """Claims the next waiting ticket for an open desk; None when nobody waits for it.
+
+    The claim is one statement: the next waiting ticket of the desk's services, locked
+    with ``SKIP LOCKED`` (another desk's candidate is passed over, never waited for), set
+    to CALLED at this desk, provided the desk is open, operated by ``by`` and has nobody
+    at it. Only when it claims nothing do further queries say why. Two calls of one desk
+    at the same instant both pass the "nobody at it" test; the database's one active
+    ticket per desk refuses the second.
+    """
+    try:
+        with transaction.atomic():
+            ticket = _claim_next(desk, by, clock.now())
             if ticket is None:
+                _require_callable(desk, by)
                 return None
-            claimed = Ticket.objects.filter(pk=ticket.pk, status=Ticket.Status.WAITING).update(
-                status=Ticket.Status.CALLED, desk=desk, called_at=now, call_count=1
-            )
-            if claimed:
-                # The row is locked since the SELECT: what the UPDATE wrote is all that changed.
-                ticket.status, ticket.desk, ticket.called_at, ticket.call_count = (
-                    Ticket.Status.CALLED,
-                    desk,
-                    now,
-                    1,
-                )
-                ticket.center = desk.center
-                _transition(ticket, "CALLED", desk=desk, by=by)
-                return ticket
-        raise DomainError(_("The floor is very busy; please call again."))
+            ticket.center = desk.center
+            _transition(ticket, "CALLED", desk=desk, by=by)
+            return ticket
+    except IntegrityError:
+        if not Ticket.objects.active().filter(desk=desk).exists():
+            raise
+        raise DomainError(_("Finish the current visitor before calling the next one.")) from None
+
+
+@functools.cache
+def _claim_sql(vendor: str) -> str:
+    """The claim, one statement: the desk's next waiting visitor (the order of
+    ``TicketQuerySet.in_queue_order``) becomes CALLED at the desk, if the desk is open,
+    operated by the caller and has nobody at it."""
+    ticket = Ticket._meta.db_table
+    columns = ", ".join(field.column for field in Ticket._meta.concrete_fields)
+    # SQLite has no row locks: its writers are already serialised (BEGIN IMMEDIATE).
+    skip_locked = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
+    return (
+        f"UPDATE {ticket} SET status = %(called)s, desk_id = %(desk)s, called_at = %(now)s,"  # noqa: S608 - table and column names, no input
+        " call_count = 1"
+        f" WHERE id = (SELECT id FROM {ticket} WHERE center_id = %(center)s"
+        " AND status = %(waiting)s"
+        f" AND service_id IN (SELECT service_id FROM {Desk.services.through._meta.db_table}"
+        " WHERE desk_id = %(desk)s)"
+        " AND (away_since IS NULL OR away_since <= %(away_until)s)"
+        f" AND EXISTS (SELECT 1 FROM {Desk._meta.db_table} WHERE id = %(desk)s"
+        " AND operator_id = %(by)s AND status = %(open)s)"
+        f" AND NOT EXISTS (SELECT 1 FROM {ticket} WHERE desk_id = %(desk)s"
+        " AND status IN (%(called)s, %(serving)s))"
+        f" ORDER BY rank_at, id LIMIT 1{skip_locked})"
+        f" RETURNING {columns}"
+    )
+
+
+def _claim_next(desk: Desk, by: AbstractBaseUser, now: dt.datetime) -> Ticket | None:
+    # A visitor who stepped away keeps the place but is not called until back, or until
+    # the center's grace period is over.
+    grace = dt.timedelta(minutes=desk.center.step_away_grace_minutes)
+    claimed = Ticket.objects.raw(
+        _claim_sql(connection.vendor),
+        {
+            "called": Ticket.Status.CALLED,
+            "serving": Ticket.Status.SERVING,
+            "waiting": Ticket.Status.WAITING,
+            "open": Desk.Status.OPEN,
+            "desk": desk.pk,
+            "by": by.pk,
+            "center": desk.center_id,
+            "now": now,
+            "away_until": now - grace,
+        },
+    )
+    return next(iter(claimed), None)
+
+
+def _require_callable(desk: Desk, by: AbstractBaseUser) -> None:
+    """Says why a desk that claimed nobody could not call, if it could not."""
+    desk = Desk.objects.get(pk=desk.pk)
+    _require_operator(desk, by)
+    if desk.status != Desk.Status.OPEN:
+        raise DomainError(_("Open the desk before calling the next visitor."))
+    if _active_ticket(desk) is not None:
+        raise DomainError(_("Finish the current visitor before calling the next one."))
 
 
 def _desk_ticket(desk: Desk, by: AbstractBaseUser, *statuses: str) -> tuple[Desk, Ticket]:
