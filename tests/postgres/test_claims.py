@@ -6,14 +6,16 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from center.errors import DomainError
 from center.models import Role
-from queueing.models import Ticket
+from queueing.models import Ticket, TicketEvent
 from queueing.services import desk_open, ticket_call_next, ticket_no_show
 from tests.center.factories import staff_user
 from tests.queueing.factories import DeskFactory, issue
 
 DESKS = 10
 TICKETS = 200
+ROUNDS = 20
 
 
 @pytest.mark.django_db(transaction=True)
@@ -51,3 +53,44 @@ def test_concurrent_desks_never_share_a_ticket(center, case_type, accounts_servi
     assert duplicates == []
     assert len(called) == TICKETS
     assert not Ticket.objects.waiting().exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_call_next_calls_one_visitor(
+    center, case_type, accounts_service, reception
+):
+    """Two calls of one desk at the same instant both find the desk free; the database's
+    one active ticket per desk lets one through and the other is told why."""
+    for n in range(4):
+        issue(center, case_type, by=reception, name=f"Visitor {n}")
+    rep = staff_user(center, Role.REPRESENTATIVE, "pg-double")
+    desk = desk_open(desk=DeskFactory(center=center, number=1, services=[accounts_service]), by=rep)
+    for _round in range(ROUNDS):
+        outcomes: list[object] = []
+        start = threading.Barrier(2)
+
+        def click(outcomes: list[object], start: threading.Barrier) -> None:
+            try:
+                start.wait()
+                outcomes.append(ticket_call_next(desk=desk, by=rep))
+            except DomainError as refusal:
+                outcomes.append(refusal)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=click, args=(outcomes, start)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        called = [outcome for outcome in outcomes if isinstance(outcome, Ticket)]
+        assert len(outcomes) == 2
+        assert len(called) == 1, outcomes
+        assert "Finish the current visitor" in str(
+            next(outcome for outcome in outcomes if not isinstance(outcome, Ticket))
+        )
+        assert list(Ticket.objects.active().filter(desk=desk)) == called
+        ticket_no_show(desk=desk, by=rep)
+        issue(center, case_type, by=reception, name="Next visitor")
+    assert TicketEvent.objects.filter(center=center, kind="CALLED").count() == ROUNDS
