@@ -3,9 +3,10 @@ the cache (Redis when ``REDIS_URL`` is set, so every worker shares the counts):
 
 - ``kiosk-checkin``: check-in submissions (POST to the kiosk) per kiosk login;
 - ``visitor-token``: lookups of an unknown or expired token (any URL with a ``token``
-  parameter: the visitor's status page and its actions) per client address. Only misses
-  count, so a phone opening its own valid link never uses the budget; once it is spent,
-  every status-page request from that address is refused until the window ends.
+  parameter: the visitor's status page and its actions; and the status page's socket)
+  per client address. Only misses count, so a phone opening its own valid link never
+  uses the budget; once it is spent, every status-page request and socket from that
+  address is refused until the window ends.
 
 Limits are ``settings.RATE_LIMITS``: name -> (requests, window in seconds), read on each
 request. A refused request gets 429, a ``Retry-After`` header and a translated page.
@@ -35,20 +36,35 @@ def client_ip(request: HttpRequest) -> str | None:
     that each append the address they saw to X-Forwarded-For, the one the outermost proxy
     saw. Entries left of it were written by the client and are never trusted; anything
     that is not an IP address counts as none (None)."""
-    address = request.META.get("REMOTE_ADDR", "")
+    return _address(
+        request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", "")
+    )
+
+
+def scope_client_ip(scope: dict[str, Any]) -> str | None:
+    """The same for a WebSocket's ASGI scope."""
+    client = scope.get("client") or ("",)
+    headers = dict(scope.get("headers") or ())
+    return _address(client[0] or "", headers.get(b"x-forwarded-for", b"").decode("latin-1"))
+
+
+def _address(address: str, forwarded_for: str) -> str | None:
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies > 0:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
+        forwarded = [part.strip() for part in forwarded_for.split(",") if part.strip()]
         if len(forwarded) >= proxies:
             address = forwarded[-proxies]
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:
         return None
+
+
+def token_lookups(address: str | None) -> Window | None:
+    """The window of an address's lookups of unknown tokens; None when not limited."""
+    if STATUS_LOOKUP not in settings.RATE_LIMITS:
+        return None
+    return Window(STATUS_LOOKUP, f"ip-{address}")
 
 
 class Window:
@@ -93,12 +109,10 @@ class RateLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (
-            response.status_code == 404
-            and _takes_token(request)
-            and STATUS_LOOKUP in settings.RATE_LIMITS
-        ):
-            Window(STATUS_LOOKUP, f"ip-{client_ip(request)}").hit()
+        if response.status_code == 404 and _takes_token(request):
+            window = token_lookups(client_ip(request))
+            if window is not None:
+                window.hit()
         return response
 
     def process_view(
@@ -120,9 +134,9 @@ class RateLimitMiddleware:
             if window.spent():
                 return too_many_requests(request, window.retry_after)
             window.hit()
-        elif "token" in kwargs and STATUS_LOOKUP in limits:
-            window = Window(STATUS_LOOKUP, f"ip-{client_ip(request)}")
-            if window.spent():
+        elif "token" in kwargs:
+            window = token_lookups(client_ip(request))
+            if window is not None and window.spent():
                 return too_many_requests(request, window.retry_after)
         return None
 

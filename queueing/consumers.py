@@ -2,7 +2,8 @@
 its center's hub and renders its own regions; actions stay HTTP POSTs.
 
 A refused socket is accepted and closed at once with a code that says why:
-4401 not signed in, 4403 wrong role or center, 4404 unknown or expired ticket or center.
+4401 not signed in, 4403 wrong role or center, 4404 unknown or expired ticket or center,
+4429 too many unknown tickets from the client's address (``center.ratelimit``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from center.models import Center, Role
+from center.ratelimit import scope_client_ip, token_lookups
 from center.selectors import staff_center, user_roles
 from queueing.engine import WaitEstimate, why_called_first
 from queueing.live import FloorHub, hub_for
@@ -32,6 +34,7 @@ from queueing.views.visitor import (
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY = 4429
 
 BOARD_NEXT_UP = 6
 DESK_NEXT_UP = 5
@@ -215,8 +218,14 @@ class VisitorScreen(LiveScreen):
 
     def authorise(self) -> int | None:
         self.token = self.scope["url_route"]["kwargs"]["token"]
+        # Guessing tokens through the socket spends the same budget as through the page.
+        lookups = token_lookups(scope_client_ip(self.scope))
+        if lookups is not None and lookups.spent():
+            return CLOSE_TOO_MANY
         ticket = ticket_by_token(self.token)
         if ticket is None:
+            if lookups is not None:
+                lookups.hit()
             return CLOSE_NOT_FOUND
         self.ticket = ticket
         self.center = ticket.center

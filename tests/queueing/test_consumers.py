@@ -189,13 +189,16 @@ def screen(
     cookies: dict[str, str] | None = None,
     origin: bytes = ORIGIN,
     accept_language: str = "",
+    client: str = "127.0.0.1",
 ) -> WebsocketCommunicator:
     headers = [(b"origin", origin), (b"host", b"127.0.0.1")]
     if cookies:
         headers.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()))
     if accept_language:
         headers.append((b"accept-language", accept_language.encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    communicator.scope["client"] = (client, 50000)
+    return communicator
 
 
 async def hang_up(communicator: WebsocketCommunicator) -> None:

@@ -8,12 +8,21 @@ import uuid
 
 import pytest
 import redis
+from channels.db import database_sync_to_async
 from django.conf import settings as django_settings
+from django.test import Client
 
 from center import ratelimit
 from center.models import Role
+from queueing.consumers import CLOSE_NOT_FOUND, CLOSE_TOO_MANY
 from queueing.models import Ticket
 from tests.center.factories import staff_user
+from tests.queueing.test_consumers import (
+    _hubs_stop_with_the_test,  # noqa: F401 - autouse: no hub outlives its test
+    close_code,
+    next_push,
+    watching,
+)
 from tests.queueing.web import kiosk_data, text
 
 PASSWORD = "correct horse battery"
@@ -145,6 +154,25 @@ def test_a_visitor_opening_a_valid_link_never_uses_the_budget(client, limits, is
     ]
 
     assert statuses == [200] * 10
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_guessing_tokens_through_the_status_socket_spends_the_same_budget(limits, issued):
+    limits(visitor_token=(3, 600))
+    attacker, neighbour = "203.0.113.51", "198.51.100.21"
+
+    misses = [await close_code(f"/ws/t/guess-{n}/", client=attacker) for n in range(3)]
+    # The budget is spent: the attacker's next socket is refused even with a real token,
+    # and so is the page; another address still watches its ticket.
+    refused = await close_code(f"/ws/t/{issued.token}/", client=attacker)
+    page = await database_sync_to_async(Client().get)(f"/t/{issued.token}/", REMOTE_ADDR=attacker)
+    async with watching(f"/ws/t/{issued.token}/", client=neighbour) as phone:
+        assert issued.ticket.code in (await next_push(phone)).text
+
+    assert misses == [CLOSE_NOT_FOUND] * 3
+    assert refused == CLOSE_TOO_MANY
+    assert page.status_code == 429
 
 
 # --- client address -----------------------------------------------------------------------
