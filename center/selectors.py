@@ -8,12 +8,24 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 
-from center.models import Callback, Case, Center, PlatformAccount, ReporterCategory, Role
+from center.models import (
+    Callback,
+    Case,
+    Center,
+    PlatformAccount,
+    ReporterCategory,
+    Role,
+    StaffProfile,
+)
 from center.policy import explain_suspension, policy_clause
 
 
 def staff_center(user: AbstractBaseUser) -> Center | None:
-    profile = getattr(user, "staff_profile", None)
+    """The center a staff member works at (None without a staff profile): one query, on
+    every staff request."""
+    if not user.is_authenticated:
+        return None
+    profile = StaffProfile.objects.select_related("center").filter(user_id=user.pk).first()
     return profile.center if profile is not None else None
 
 
