@@ -478,29 +478,44 @@ def _check_raw(report, floor: Floor, drain: Drain, label: str) -> bool:
 
 #: (phase, test on the lower-cased SQL), first match wins.
 STATEMENT_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("release (bench, not the service)", lambda sql: sql.startswith("update queueing_ticket")),
     (
-        "desk row lock (SELECT desk FOR UPDATE)",
-        lambda sql: 'from "queueing_desk"' in sql and "for update" in sql,
+        "release (bench, not the service)",
+        lambda sql: sql.startswith("update queueing_ticket set status = 'no_show'"),
     ),
     (
-        "candidate SELECT … SKIP LOCKED",
-        lambda sql: "skip locked" in sql,
+        "claim UPDATE … (SELECT … SKIP LOCKED) RETURNING",
+        lambda sql: sql.startswith("update queueing_ticket set status"),
     ),
     (
-        "active ticket check",
-        lambda sql: sql.startswith("select") and 'from "queueing_ticket"' in sql and " in (" in sql,
+        "event number lock (SELECT … SKIP LOCKED)",
+        lambda sql: "from queueing_eventsequence" in sql and "skip locked" in sql,
     ),
-    ("claim UPDATE ticket", lambda sql: sql.startswith('update "queueing_ticket"')),
-    ("refresh_from_db ticket", lambda sql: 'from "queueing_ticket"' in sql),
     (
-        "EventSequence UPDATE (row lock, waits)",
-        lambda sql: sql.startswith('update "queueing_eventsequence"'),
+        "numbering waiting events and the new last number",
+        lambda sql: sql.startswith("with pending"),
     ),
-    ("EventSequence read", lambda sql: 'from "queueing_eventsequence"' in sql),
-    ("ticket.center (lazy SELECT center)", lambda sql: 'from "center_center"' in sql),
+    (
+        "EventSequence exists? (its lock was busy)",
+        lambda sql: 'from "queueing_eventsequence"' in sql,
+    ),
+    (
+        "events left unnumbered? (after the commit)",
+        lambda sql: sql.startswith("select 1 from queueing_ticketevent"),
+    ),
+    (
+        "events numbered after the commit, read to publish",
+        lambda sql: 'from "queueing_ticketevent"' in sql,
+    ),
+    (
+        "anyone stepped away in the line? (texts)",
+        lambda sql: 'from "queueing_ticket"' in sql and '"away_since" is not null' in sql,
+    ),
     ("TicketEvent INSERT", lambda sql: sql.startswith('insert into "queueing_ticketevent"')),
     ("AuditEvent INSERT", lambda sql: sql.startswith('insert into "center_auditevent"')),
+    (
+        "why nothing was claimed (desk, active ticket)",
+        lambda sql: 'from "queueing_desk"' in sql or 'from "queueing_ticket"' in sql,
+    ),
 )
 
 
@@ -518,8 +533,9 @@ def _statement_timer(totals: dict[str, float]):
             )
             totals[kind] += elapsed
             totals["statements"] += 1
-            if kind.startswith("EventSequence UPDATE"):
-                # From here to the commit every other desk's event waits for this one.
+            if kind.startswith("numbering waiting events"):
+                # The lock was taken just before: from here to the commit, every other
+                # desk's event is written unnumbered (numbered after, in a batch).
                 totals["_held_since"] = time.perf_counter()
 
     return wrapper

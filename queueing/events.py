@@ -55,9 +55,12 @@ _NEXT_SEQ_SQL = (
     f"UPDATE {_SEQUENCE_TABLE} SET last_seq = last_seq + 1 "  # noqa: S608 - a table name, no input
     "WHERE center_id = %s RETURNING last_seq"
 )
-# PostgreSQL only: the next number if nobody holds the lock, else no row.
+# PostgreSQL only: one row with the last number if nobody holds the lock, one row with
+# NULL if somebody does, no row if the center has no sequence row yet.
 _LOCK_SEQ_IF_FREE_SQL = (
-    f"SELECT last_seq FROM {_SEQUENCE_TABLE} WHERE center_id = %s FOR UPDATE SKIP LOCKED"  # noqa: S608 - a table name, no input
+    f"SELECT locked.last_seq FROM {_SEQUENCE_TABLE} AS sequence LEFT JOIN LATERAL "  # noqa: S608 - a table name, no input
+    f"(SELECT last_seq FROM {_SEQUENCE_TABLE} AS mine WHERE mine.center_id = sequence.center_id"
+    " FOR UPDATE SKIP LOCKED) AS locked ON true WHERE sequence.center_id = %s"
 )
 # Runs after the lock is taken, in a statement of its own: under READ COMMITTED its
 # snapshot then includes every number an earlier holder committed. It numbers the waiting
@@ -83,7 +86,7 @@ def _lock_if_free(cursor: Any, center_id: int) -> int | None:
     """The center's last number, with its lock; None if another transaction holds it."""
     cursor.execute(_LOCK_SEQ_IF_FREE_SQL, [center_id])
     row = cursor.fetchone()
-    if row is None and not EventSequence.objects.filter(center_id=center_id).exists():
+    if row is None:
         EventSequence.objects.get_or_create(center_id=center_id)
         cursor.execute(_LOCK_SEQ_IF_FREE_SQL, [center_id])
         row = cursor.fetchone()
