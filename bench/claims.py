@@ -588,7 +588,7 @@ def _phases_report(report, drain: Drain) -> None:
     )
     if held:
         report.note(
-            f"  EventSequence row held from its UPDATE to the COMMIT: {1000 * held / claims:.2f}"
+            f"  event-number lock held from the numbering to the COMMIT: {1000 * held / claims:.2f}"
             f" ms per claim, one desk at a time: at most {claims / held:.0f} claims/s"
             f" (measured {drain.rate:.0f}/s)"
         )
