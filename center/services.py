@@ -882,6 +882,9 @@ def identity_check_guardian(
 # --- Retention ------------------------------------------------------------------------
 
 ERASED_NAME = "(erased)"
+# A callback keeps its row (kept on time or not counts in the day's figures) and a phone
+# it must have: this one.
+ERASED_PHONE = "(erased)"
 CLOSED_CASE_STATUSES = (Case.Status.RESOLVED, Case.Status.CANCELLED)
 
 
@@ -898,8 +901,10 @@ def identity_media_purge(*, now: dt.datetime | None = None) -> int:
 
 def personal_data_erase(*, now: dt.datetime | None = None) -> int:
     """Erases the names, phone numbers and guardians' names of visitors whose last visit
-    is older than their center's retention and whose cases are all closed. Returns how
-    many visitors were erased; running it again erases nobody twice."""
+    is older than their center's retention, whose cases are all closed and who are owed
+    no callback, with the phone numbers of their callbacks. Returns how many visitors
+    were erased; running it again erases nobody twice. (Their text consents and texts:
+    ``queueing.messaging.texts_personal_data_erase``.)"""
     now = now or clock.now()
     erased = 0
     for center in Center.objects.all():
@@ -909,6 +914,7 @@ def personal_data_erase(*, now: dt.datetime | None = None) -> int:
             .exclude(full_name=ERASED_NAME, phone="")
             .exclude(visits__at__gte=cutoff)
             .exclude(visits__cases__status__in=[Case.Status.OPEN, Case.Status.REFERRED])
+            .exclude(visits__cases__callbacks__status__in=PENDING_CALLBACK_STATUSES)
         )
         ids = list(visitors.values_list("pk", flat=True))
         if not ids:
@@ -918,6 +924,7 @@ def personal_data_erase(*, now: dt.datetime | None = None) -> int:
                 guardian_name=""
             )
             erased += Visitor.objects.filter(pk__in=ids).update(full_name=ERASED_NAME, phone="")
+            Callback.objects.filter(case__visit__visitor_id__in=ids).update(phone=ERASED_PHONE)
             audit_record(
                 center=center,
                 actor=None,

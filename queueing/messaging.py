@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from center import clock
 from center.errors import DomainError
 from center.models import Case
+from center.services import ERASED_NAME
 from queueing.models import TextConsent, TextMessage, Ticket
 
 logger = logging.getLogger(__name__)
@@ -166,3 +167,22 @@ def text_deliver(*, message_id: int) -> None:
         TextMessage.objects.filter(pk=message_id).update(
             status=TextMessage.Status.FAILED, error=f"{type(error).__name__}: {error}"[:300]
         )
+
+
+def texts_personal_data_erase() -> tuple[int, int]:
+    """For visitors whose personal data the retention erased
+    (``center.services.personal_data_erase``): deletes their consents to texts and erases
+    the phone number of every text sent to them (the text itself names no person).
+    Returns (consents deleted, texts erased); running it again changes nothing."""
+    erased = Q(case__visit__visitor__full_name=ERASED_NAME, case__visit__visitor__phone="")
+    with transaction.atomic():
+        consents, _ = TextConsent.objects.filter(erased).delete()
+        texts = (
+            TextMessage.objects.filter(
+                ticket__case__visit__visitor__full_name=ERASED_NAME,
+                ticket__case__visit__visitor__phone="",
+            )
+            .exclude(phone="")
+            .update(phone="")
+        )
+    return consents, texts

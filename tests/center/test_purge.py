@@ -1,6 +1,7 @@
 """Retention: identity media are deleted (file and row) after the center's retention
-period; old visitors' personal data is erased once their cases are closed; the checks'
-results remain."""
+period; old visitors' personal data (name, phone, guardian, and the phone number in their
+callbacks, text consents and texts) is erased once their cases are closed and no callback
+is owed; the checks' results remain."""
 
 from __future__ import annotations
 
@@ -11,15 +12,19 @@ import pytest
 from django.core.management import call_command
 
 from center import clock
-from center.models import AuditEvent, Case, IdentityCheck, IdentityMedia, Visitor
+from center.models import AuditEvent, Callback, Case, IdentityCheck, IdentityMedia, Visitor
 from center.services import (
     ERASED_NAME,
+    ERASED_PHONE,
     Upload,
+    callback_promise,
     identity_check_guardian,
     identity_check_id_document,
     identity_media_purge,
     personal_data_erase,
 )
+from queueing.messaging import text_consent_give
+from queueing.models import TextConsent, TextMessage
 from tests.center.face_samples import astronaut_bgr, jpeg, png
 from tests.queueing.factories import issue
 
@@ -130,3 +135,58 @@ def test_the_command_erases_with_the_centers_retention(center, case):
     with clock.use_clock(clock.FixedClock(later(days=31))):
         assert "Visitors' personal data erased: 1" in purge()
     assert Visitor.objects.get(pk=case.visit.visitor_id).full_name == ERASED_NAME
+
+
+def test_phones_in_callbacks_consents_and_the_text_outbox_are_erased_too(case, rep):
+    ticket = case.tickets.get()
+    text_consent_give(case=case, phone="13800001111")
+    TextMessage.objects.create(
+        center=case.center,
+        ticket=ticket,
+        kind=TextMessage.Kind.CALLED,
+        phone="13800001111",
+        language="en",
+        body="Ticket A001, please go to desk 3 now.",
+        created_at=clock.now(),
+    )
+    callback = callback_promise(
+        case=case,
+        reason=Callback.Reason.REFERRAL,
+        phone="13800001111",
+        due_at=later(days=2),
+        by=rep,
+    )
+    Callback.objects.filter(pk=callback.pk).update(status=Callback.Status.DONE, done_at=clock.now())
+    close(case)
+
+    with clock.use_clock(clock.FixedClock(later(days=181))):
+        output = purge()
+
+    assert "Visitors' personal data erased: 1" in output
+    assert "Text consents deleted: 1, text phone numbers erased: 1" in output
+    assert Callback.objects.get(pk=callback.pk).phone == ERASED_PHONE
+    assert not TextConsent.objects.filter(case=case).exists()
+    message = TextMessage.objects.get(ticket=ticket)
+    assert (message.phone, message.body) == ("", "Ticket A001, please go to desk 3 now.")
+    # Nothing of the phone number is left anywhere in the case's rows.
+    assert "1111" not in repr(
+        list(Callback.objects.filter(case=case).values())
+        + list(TextMessage.objects.filter(ticket__case=case).values())
+        + list(Visitor.objects.filter(pk=case.visit.visitor_id).values())
+    )
+
+
+@pytest.mark.parametrize("status", [Callback.Status.PROMISED, Callback.Status.ATTEMPTED])
+def test_a_visitor_still_owed_a_callback_keeps_their_data(case, rep, status):
+    callback = callback_promise(
+        case=case,
+        reason=Callback.Reason.REFERRAL,
+        phone="13800001111",
+        due_at=later(days=2),
+        by=rep,
+    )
+    Callback.objects.filter(pk=callback.pk).update(status=status)
+    close(case)
+
+    assert personal_data_erase(now=later(days=400)) == 0
+    assert Callback.objects.get(pk=callback.pk).phone == "13800001111"
