@@ -86,6 +86,9 @@ def _case_context(request: HtmxHttpRequest, case: Case | None) -> dict[str, Any]
             if method not in passed and method in IdentityCheckMethod.values
         ],
         "history": case_history(case) if case.follows_id else [],
+        # The account questions ask for the registration year: until they are passed, the
+        # screen the visitor can see from across the desk does not show it.
+        "knowledge_pending": IdentityCheckMethod.KNOWLEDGE not in passed,
     }
 
 

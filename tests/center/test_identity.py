@@ -252,6 +252,21 @@ def test_answering_through_the_page_records_the_check(case, rep_client):
     assert "The visitor answered the account questions." in html
 
 
+def test_the_desk_shows_the_registration_year_only_once_the_questions_are_passed(
+    case, rep, rep_client
+):
+    before = rep_client.get("/desk/").content.decode()
+    identity_check_knowledge(case=case, attempt=1, answers=RIGHT_ANSWERS, by=rep)
+    after = rep_client.get("/desk/").content.decode()
+
+    # The account is shown, only not its answer. (What the visitor wrote at the kiosk, a
+    # year among it, is their own claim and stays in the complaint.)
+    assert "lin.reporter" in before
+    assert "Registered</dt><dd>2011" not in before
+    assert "shown once the account questions are passed" in before
+    assert "Registered</dt><dd>2011" in after
+
+
 def test_the_desk_links_to_the_identity_checks(case, rep_client):
     html = rep_client.get("/desk/").content.decode()
     assert 'href="/desk/identity/"' in html
