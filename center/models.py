@@ -62,6 +62,14 @@ class Center(models.Model):
         default=15,
         help_text=_("How long a waiting visitor may step away and keep their place."),
     )
+    desk_pause_minutes = models.PositiveSmallIntegerField(
+        _("usual desk pause (minutes)"),
+        default=30,
+        help_text=_(
+            "How long a representative's break usually lasts: wait estimates count on a "
+            "paused desk again after it."
+        ),
+    )
     languages = models.JSONField(
         _("languages"),
         default=list,

@@ -14,7 +14,7 @@ import datetime as dt
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 PRIORITY_HEAD_START = dt.timedelta(minutes=10)
@@ -90,18 +90,47 @@ class WaitEstimate:
 
 @dataclass(frozen=True)
 class ServiceTimes:
-    """What recent service durations say about the next ones: a mean weighted towards the
-    latest, and their spread. Computed once per line, used for every ticket in it."""
+    """What the line's recent visitors say about the next ones: a service time weighted
+    towards the latest, its spread, and the share of the visitors who are still there
+    when a desk reaches them (``stay_share``; the others gave up their place first).
+    Computed once per line, used for every ticket in it."""
 
     mean_s: float
     spread_s: float
+    stay_share: float = 1.0
 
     @classmethod
-    def from_samples(cls, samples_s: Sequence[float], default_s: float) -> ServiceTimes:
-        """``samples_s`` newest last; with none, the configured expected time."""
-        mean = _weighted_mean(samples_s) if samples_s else default_s
+    def from_samples(
+        cls, samples_s: Sequence[float], default_s: float, stay_share: float = 1.0
+    ) -> ServiceTimes:
+        """``samples_s`` newest last. The configured expected time counts as
+        ``PRIOR_SAMPLES`` observations older than all of them: it is the mean when there
+        are none, weighs against one long service early in the day, and fades as the
+        day's own services come in."""
+        mean = (
+            _weighted_mean([default_s] * PRIOR_SAMPLES + list(samples_s))
+            if samples_s
+            else default_s
+        )
         spread = statistics.pstdev(samples_s) if len(samples_s) >= 2 else mean
-        return cls(mean_s=mean, spread_s=spread)
+        return cls(mean_s=mean, spread_s=spread, stay_share=stay_share)
+
+
+#: How many observations the configured expected service time is worth (see
+#: ``ServiceTimes.from_samples``).
+PRIOR_SAMPLES = 3
+
+#: Below this many recent outcomes a line's share of visitors who leave before their
+#: call is not trusted, and everyone ahead counts.
+MIN_OUTCOMES = 10
+
+
+def stay_share(outcomes: Sequence[bool]) -> float:
+    """The share of a line's recent visitors (``True``: still there when called) who
+    stayed, or 1 with too few of them to say."""
+    if len(outcomes) < MIN_OUTCOMES:
+        return 1.0
+    return sum(outcomes) / len(outcomes)
 
 
 #: At most this many other lines enter an estimate (those with the most work ahead):
@@ -158,6 +187,7 @@ def estimate_from(
     times: ServiceTimes,
     desks: frozenset[int] = frozenset(),
     shared: Sequence[SharedLine] = (),
+    back_in_s: Mapping[int, float] | None = None,
 ) -> WaitEstimate | None:
     """When our turn comes: the work ahead of us divided among the desks that do it.
 
@@ -172,21 +202,29 @@ def estimate_from(
     over our desks' sets of lines, of that largest ratio. Without shared lines this is
     the one-line formula.
 
+    A desk on a break (paused) is expected back in ``back_in_s[desk]`` seconds: it is
+    among ``desks`` and works from then on, so a long wait counts on it and a short one
+    does not (``_finish_s``). ``open_desks`` counts the line's open desks: none open
+    means no estimate.
+
     The range is the 20th-80th percentile band of a normal around it: the sum of n
     service times spreads like sqrt(n) single spreads."""
     if open_desks <= 0:
         return None
+    back = back_in_s or {}
+    # Of the visitors ahead, only the share that stays is expected to reach a desk.
+    staying = ahead * times.stay_share
     own = _Work(
-        mean_s=(ahead + 1) * times.mean_s,
-        variance=(ahead + 1) * times.spread_s**2,
+        mean_s=(staying + 1) * times.mean_s,
+        variance=(staying + 1) * times.spread_s**2,
         calls=ahead,
         desks=desks,
     )
     others = sorted(
         (
             _Work(
-                mean_s=line.ahead * line.times.mean_s,
-                variance=line.ahead * line.times.spread_s**2,
+                mean_s=line.ahead * line.times.stay_share * line.times.mean_s,
+                variance=line.ahead * line.times.stay_share * line.times.spread_s**2,
                 calls=line.ahead,
                 desks=line.desks,
             )
@@ -196,8 +234,10 @@ def estimate_from(
         key=lambda work: work.mean_s,
         reverse=True,
     )[:MAX_SHARED_LINES]
-    if not (desks and others):
-        return _estimate(own, open_desks)
+    if not desks:
+        return _estimate(own, open_desks, back)
+    if not others:
+        return _estimate(own, desks, back)
     routes = {frozenset(i for i, work in enumerate(others) if desk in work.desks) for desk in desks}
     best: tuple[float, _Work] | None = None
     for route in routes:
@@ -208,13 +248,13 @@ def estimate_from(
                 for size in range(1, len(lines) + 1)
                 for group in itertools.combinations(lines, size)
             ),
-            key=lambda work: work.mean_s / len(work.desks),
+            key=lambda work: _finish_s(work.mean_s, work.desks, back),
         )
-        done_s = slowest.mean_s / len(slowest.desks)
+        done_s = _finish_s(slowest.mean_s, slowest.desks, back)
         if best is None or done_s < best[0]:
             best = (done_s, slowest)
     assert best is not None  # noqa: S101 - desks is not empty
-    return _estimate(best[1], len(best[1].desks))
+    return _estimate(best[1], best[1].desks, back)
 
 
 def _merged(group: Sequence[_Work]) -> _Work:
@@ -226,11 +266,28 @@ def _merged(group: Sequence[_Work]) -> _Work:
     )
 
 
-def _estimate(work: _Work, desks: int) -> WaitEstimate:
-    expected = work.mean_s / desks
+def _finish_s(work_s: float, desks: frozenset[int] | int, back_in_s: Mapping[int, float]) -> float:
+    """When ``work_s`` seconds of service are done by ``desks`` (ids, or a number of open
+    desks), each paused one joining when it is back: before, fewer desks share the work."""
+    if isinstance(desks, int):
+        return work_s / desks
+    at, working, left = 0.0, 0, work_s
+    for back in sorted(back_in_s.get(desk, 0.0) for desk in desks):
+        if working and left <= working * (back - at):
+            return at + left / working
+        left -= working * (back - at)
+        at, working = back, working + 1
+    return at + left / working
+
+
+def _estimate(
+    work: _Work, desks: frozenset[int] | int, back_in_s: Mapping[int, float]
+) -> WaitEstimate:
+    expected = _finish_s(work.mean_s, desks, back_in_s)
     if work.calls == 0:
         return WaitEstimate(low_s=0, high_s=round(expected))
-    spread = math.sqrt(work.variance) / desks
+    # The work's spread, shared by the desks as its mean is (over the desks' average).
+    spread = math.sqrt(work.variance) * expected / work.mean_s
     return WaitEstimate(
         low_s=max(0, round(expected - 0.84 * spread)), high_s=round(expected + 0.84 * spread)
     )

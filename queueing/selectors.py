@@ -32,6 +32,10 @@ from queueing.models import (
 from queueing.services import hash_token, service_date
 
 RECENT_SERVICE_SAMPLE = 20
+#: How many of a line's latest outcomes say what share of its visitors stay for the call.
+RECENT_OUTCOME_SAMPLE = 40
+#: Outcomes of a ticket whose visitor gave up the place before a desk reached them.
+LEFT_BEFORE_CALL = frozenset({Ticket.Status.WALKOUT, Ticket.Status.CANCELLED})
 
 
 def ticket_by_token(token: str) -> Ticket | None:
@@ -78,12 +82,37 @@ def _service_times_of(service_id: int) -> list[float]:
     return [(end - start).total_seconds() for start, end in reversed(finished)]
 
 
-def _open_desks_by_line(center_id: int) -> dict[int, frozenset[int]]:
-    """The open desks of each line of a center (service id -> desk ids)."""
-    pairs = Desk.services.through.objects.filter(
-        desk__center_id=center_id, desk__status=Desk.Status.OPEN
-    ).values_list("service_id", "desk_id")
-    return _desks_by_line(pairs)
+#: Desks that serve a line now or after their break (a closed desk is gone for the day).
+SERVING_STATUSES = (Desk.Status.OPEN, Desk.Status.PAUSED)
+
+
+def _serving_desks_by_line(center_id: int) -> tuple[dict[int, frozenset[int]], dict[int, float]]:
+    """The open and paused desks of each line of a center (service id -> desk ids), and
+    when each paused desk is expected back (desk id -> seconds from now)."""
+    rows = Desk.services.through.objects.filter(
+        desk__center_id=center_id, desk__status__in=SERVING_STATUSES
+    ).values_list(
+        "service_id",
+        "desk_id",
+        "desk__status",
+        "desk__status_changed_at",
+        "desk__center__desk_pause_minutes",
+    )
+    now = clock.now()
+    back_in = {
+        desk_id: desk_back_in_s(changed_at, pause_minutes, now)
+        for _service_id, desk_id, status, changed_at, pause_minutes in rows
+        if status == Desk.Status.PAUSED
+    }
+    return _desks_by_line((service_id, desk_id) for service_id, desk_id, *_ in rows), back_in
+
+
+def desk_back_in_s(paused_at: dt.datetime | None, pause_minutes: int, now: dt.datetime) -> float:
+    """Seconds until a paused desk is expected back: the center's usual pause, less what
+    has passed of it (an overrunning pause counts as ending now)."""
+    if paused_at is None:
+        return 60.0 * pause_minutes
+    return max(0.0, 60.0 * pause_minutes - (now - paused_at).total_seconds())
 
 
 def _desks_by_line(pairs: Iterable[tuple[int, int]]) -> dict[int, frozenset[int]]:
@@ -115,14 +144,14 @@ def ticket_wait_estimate(ticket: Ticket, ahead: int) -> engine.WaitEstimate | No
     sharing desks with ours and ranked ahead of us count too."""
     if ticket.status != Ticket.Status.WAITING:
         return None
-    desks_by_line = _open_desks_by_line(ticket.center_id)
+    desks_by_line, back_in_s = _serving_desks_by_line(ticket.center_id)
     mine = desks_by_line.get(ticket.service_id, frozenset())
     others = {
         service_id: desks
         for service_id, desks in _connected_lines(desks_by_line, ticket.service_id).items()
         if desks & mine
     }
-    samples = _service_times_by_line([ticket.service_id, *others])
+    history = line_histories([ticket.service_id, *others])
     shared = []
     if others:
         ahead_by_line = (
@@ -137,42 +166,68 @@ def ticket_wait_estimate(ticket: Ticket, ahead: int) -> engine.WaitEstimate | No
             engine.SharedLine(
                 ahead=count,
                 desks=others[service_id],
-                times=engine.ServiceTimes.from_samples(samples[service_id], float(expected)),
+                times=history[service_id].times(float(expected)),
             )
             for service_id, count, expected in ahead_by_line
         ]
-    return engine.estimate_wait(
+    return engine.estimate_from(
         ahead=ahead,
-        open_desks=len(mine),
-        service_times_s=samples[ticket.service_id],
-        default_service_s=ticket.case.case_type.expected_service_s,
+        open_desks=len(mine - back_in_s.keys()),
+        times=history[ticket.service_id].times(ticket.case.case_type.expected_service_s),
         desks=mine,
         shared=shared,
+        back_in_s=back_in_s,
     )
 
 
-def _service_times_by_line(service_ids: list[int]) -> dict[int, list[float]]:
-    """``recent_service_times`` of several lines in one query."""
+@dataclass(frozen=True)
+class LineHistory:
+    """What a line's latest visitors say about the next ones: the service times of the
+    latest served (newest last, at most ``RECENT_SERVICE_SAMPLE``) and the share of the
+    latest outcomes (``RECENT_OUTCOME_SAMPLE``) whose visitor was still there when a desk
+    reached them (served, transferred or called in vain) rather than gone before (walked
+    out, cancelled): ``engine.stay_share``."""
+
+    service_times_s: list[float]
+    stay_share: float
+
+    def times(self, default_s: float) -> engine.ServiceTimes:
+        return engine.ServiceTimes.from_samples(self.service_times_s, default_s, self.stay_share)
+
+
+def line_histories(service_ids: Iterable[int]) -> dict[int, LineHistory]:
+    """``LineHistory`` of several lines in one query."""
+    service_ids = list(service_ids)
     recent = (
-        Ticket.objects.filter(
-            service_id__in=service_ids, status=Ticket.Status.DONE, serving_at__isnull=False
-        )
+        Ticket.objects.filter(service_id__in=service_ids, finished_at__isnull=False)
         .annotate(
             recency=Window(
                 RowNumber(), partition_by=F("service_id"), order_by=F("finished_at").desc()
             )
         )
-        .filter(recency__lte=RECENT_SERVICE_SAMPLE)
-        .values_list("service_id", "serving_at", "finished_at", "recency")
+        .filter(recency__lte=RECENT_OUTCOME_SAMPLE)
+        .values_list("service_id", "status", "serving_at", "finished_at", "recency")
     )
-    samples: dict[int, list[tuple[int, float]]] = {service_id: [] for service_id in service_ids}
-    for service_id, start, end, recency in recent:
-        samples[service_id].append((recency, (end - start).total_seconds()))
-    # Newest last, as recent_service_times gives them.
-    return {
-        service_id: [seconds for _recency, seconds in sorted(rows, reverse=True)]
-        for service_id, rows in samples.items()
+    rows: dict[int, list[tuple[int, str, dt.datetime | None, dt.datetime]]] = {
+        service_id: [] for service_id in service_ids
     }
+    for service_id, status, start, end, recency in recent:
+        rows[service_id].append((recency, status, start, end))
+    histories = {}
+    for service_id, outcomes in rows.items():
+        outcomes.sort()  # newest first
+        served = [
+            (end - start).total_seconds()
+            for _recency, status, start, end in outcomes
+            if status == Ticket.Status.DONE and start is not None
+        ][:RECENT_SERVICE_SAMPLE]
+        histories[service_id] = LineHistory(
+            service_times_s=served[::-1],
+            stay_share=engine.stay_share(
+                [status not in LEFT_BEFORE_CALL for _recency, status, _start, _end in outcomes]
+            ),
+        )
+    return histories
 
 
 def desk_of(user: AbstractBaseUser) -> Desk | None:
@@ -262,7 +317,6 @@ class Floor:
     _service_times_cache: dict[tuple[int, float], engine.ServiceTimes] = field(
         default_factory=dict, repr=False
     )
-    _samples_cache: dict[int, list[float]] = field(default_factory=dict, repr=False)
     #: Fragments rendered from this floor, shared by the screens that show the same thing.
     rendered: dict[tuple, str] = field(default_factory=dict, repr=False)
 
@@ -320,6 +374,7 @@ class Floor:
             times=self._service_times(line.service.pk, default_service_s),
             desks=desks,
             shared=shared,
+            back_in_s=self._back_in_s,
         )
 
     @cached_property
@@ -327,9 +382,23 @@ class Floor:
         return _desks_by_line(
             (service.pk, desk.pk)
             for desk in self.desks
-            if desk.status == Desk.Status.OPEN
+            if desk.status in SERVING_STATUSES
             for service in desk.services.all()
         )
+
+    @cached_property
+    def _back_in_s(self) -> dict[int, float]:
+        return {
+            desk.pk: desk_back_in_s(
+                desk.status_changed_at, self.center.desk_pause_minutes, self.now
+            )
+            for desk in self.desks
+            if desk.status == Desk.Status.PAUSED
+        }
+
+    @cached_property
+    def _histories(self) -> dict[int, LineHistory]:
+        return line_histories(line.service.pk for line in self.lines)
 
     @cached_property
     def _queue_keys(self) -> dict[int, list[tuple[dt.datetime, int]]]:
@@ -365,12 +434,7 @@ class Floor:
     def _service_times(self, service_id: int, default_s: float) -> engine.ServiceTimes:
         key = (service_id, default_s)
         if key not in self._service_times_cache:
-            if service_id not in self._samples_cache:
-                line = next(line for line in self.lines if line.service.pk == service_id)
-                self._samples_cache[service_id] = recent_service_times(line.service)
-            self._service_times_cache[key] = engine.ServiceTimes.from_samples(
-                self._samples_cache[service_id], default_s
-            )
+            self._service_times_cache[key] = self._histories[service_id].times(default_s)
         return self._service_times_cache[key]
 
 

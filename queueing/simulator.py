@@ -1003,11 +1003,14 @@ def _center_create(scenario: Scenario, seed: int) -> Center:
         if suffix.isdigit()
     }
     number = next(n for n in itertools.count(1) if n not in taken)
+    pauses = [pause.minutes for plan in scenario.desks for pause in plan.breaks]
     center = Center.objects.create(
         name=f"Simulation {scenario.name} #{number} (seed {seed})",
         slug=f"{prefix}{number}",
         timezone=scenario.timezone,
         languages=["zh-hans", "en"],
+        # The center knows its own break plan: the wait estimates count on it.
+        **({"desk_pause_minutes": round(statistics.median(pauses))} if pauses else {}),
     )
     skills = list(
         dict.fromkeys(

@@ -258,3 +258,76 @@ class TestSharedDesks:
 
     def test_no_open_desk_still_means_no_estimate(self):
         assert shared_estimate(0, set(), 600, line(3, {1, 2})) is None
+
+
+class TestWhatTheLineHasSeen:
+    """Three things the queue alone does not say: a paused desk comes back, some of the
+    visitors ahead leave before their call, and the first services of a day are few."""
+
+    def test_a_paused_desk_counts_once_it_is_back(self):
+        """One desk open, one on a break back in 20 minutes, 600 s a visitor: a short
+        wait is done by the open desk alone, a long one by both after the break."""
+        back = {2: 1200.0}
+
+        def wait(ahead: int) -> float:
+            result = engine.estimate_from(
+                ahead=ahead,
+                open_desks=1,
+                times=times(600, 0),
+                desks=frozenset({1, 2}),
+                back_in_s=back,
+            )
+            assert result is not None
+            # Nobody ahead: the range runs from now to when the desk is expected free.
+            return result.high_s if ahead == 0 else midpoint(result)
+
+        assert wait(0) == 600  # before the break ends: one desk
+        assert wait(1) == 1200  # exactly when it ends
+        # 10 visitors (6,000 s of work): 1,200 s by one desk, the 4,800 s left by two.
+        assert wait(9) == 1200 + 4800 / 2
+
+    def test_an_overrunning_or_returned_desk_is_an_open_one(self):
+        returned = engine.estimate_from(
+            ahead=5,
+            open_desks=1,
+            times=times(600, 0),
+            desks=frozenset({1, 2}),
+            back_in_s={2: 0.0},
+        )
+        both_open = engine.estimate_from(
+            ahead=5, open_desks=2, times=times(600, 0), desks=frozenset({1, 2})
+        )
+        assert returned == both_open
+
+    def test_with_every_desk_paused_there_is_no_estimate(self):
+        assert (
+            engine.estimate_from(
+                ahead=0,
+                open_desks=0,
+                times=times(600),
+                desks=frozenset({1}),
+                back_in_s={1: 600.0},
+            )
+            is None
+        )
+
+    def test_only_the_share_that_stays_is_waited_for(self):
+        """A quarter of the line's recent visitors left before their call: of 8 ahead,
+        6 are expected at the desk."""
+        staying = engine.ServiceTimes(mean_s=600, spread_s=0, stay_share=0.75)
+        result = engine.estimate_from(ahead=8, open_desks=1, times=staying)
+        assert result is not None
+        assert midpoint(result) == (6 + 1) * 600
+
+    def test_the_share_that_stays_needs_enough_outcomes(self):
+        assert engine.stay_share([True, False] * 4) == 1.0  # 8 outcomes say nothing yet
+        assert engine.stay_share([True, True, True, False] * 5) == 0.75
+
+    def test_the_configured_time_weighs_against_a_first_long_service(self):
+        """One 3,600 s service early in the day does not make every wait six times
+        longer; twenty of them do."""
+        one = engine.ServiceTimes.from_samples([3600], default_s=600)
+        many = engine.ServiceTimes.from_samples([3600] * 20, default_s=600)
+        assert 600 < one.mean_s < 2000
+        assert many.mean_s == pytest.approx(3600, rel=0.03)
+        assert engine.ServiceTimes.from_samples([], default_s=600).mean_s == 600

@@ -1,11 +1,16 @@
-"""The status page's wait estimate when desks serve several lines, read from the database
+"""The status page's wait estimate when desks serve several lines, when a desk is on a
+break and when visitors ahead tend to leave, read from the database
 (ticket_wait_estimate) and from one floor read (Floor.estimate): the two agree."""
+
+import datetime as dt
 
 import pytest
 
+from center import clock
 from queueing import engine
+from queueing.models import Desk, Ticket
 from queueing.selectors import floor_snapshot, ticket_wait_estimate, tickets_ahead
-from queueing.services import desk_open
+from queueing.services import desk_open, desk_pause
 from tests.queueing.factories import issue
 
 
@@ -46,3 +51,56 @@ def test_a_line_sharing_its_desk_waits_for_the_other_lines_visitors_ahead(
         line, ahead = floor.waiting_place(ticket.pk)
         from_floor = floor.estimate(line, ahead, ticket.case.case_type.expected_service_s)
         assert from_floor == ticket_wait_estimate(ticket, tickets_ahead(ticket)), ticket.code
+
+
+@pytest.mark.django_db
+def test_a_desk_on_a_break_counts_again_once_the_centers_usual_pause_is_over(
+    center, case_type, reception, desk, desk2, rep, rep2
+):
+    """Two ACCOUNTS desks, one paused 10 minutes ago in a center whose pauses last 30:
+    the 20 minutes left of it are worked by one desk, the rest by both."""
+    center.desk_pause_minutes = 30
+    center.save()
+    desk_open(desk=desk, by=rep)
+    desk_open(desk=desk2, by=rep2)
+    tickets = [issue(center, case_type, by=reception).ticket for _ in range(6)]
+    desk_pause(desk=desk2, by=rep2)
+    Desk.objects.filter(pk=desk2.pk).update(
+        status_changed_at=clock.now() - dt.timedelta(minutes=10)
+    )
+    last = tickets[-1]
+    work = 6 * case_type.expected_service_s
+
+    estimate = ticket_wait_estimate(last, tickets_ahead(last))
+
+    one_desk_for = 20 * 60
+    expected = work if work <= one_desk_for else one_desk_for + (work - one_desk_for) / 2
+    assert (estimate.low_s + estimate.high_s) / 2 == pytest.approx(expected, abs=2)
+    # Without the paused desk the wait would be the whole work on one desk.
+    assert (estimate.low_s + estimate.high_s) / 2 < work
+    floor = floor_snapshot(center)
+    for ticket in tickets:
+        line, ahead = floor.waiting_place(ticket.pk)
+        from_floor = floor.estimate(line, ahead, ticket.case.case_type.expected_service_s)
+        assert from_floor == ticket_wait_estimate(ticket, tickets_ahead(ticket)), ticket.code
+
+
+@pytest.mark.django_db
+def test_visitors_ahead_who_tend_to_leave_count_for_less(center, case_type, reception, desk, rep):
+    """Of the line's last 20 visitors, 5 walked out before their call: of 8 ahead, 6 are
+    expected at the desk."""
+    desk_open(desk=desk, by=rep)
+    for n in range(20):
+        ticket = issue(center, case_type, by=reception).ticket
+        status = Ticket.Status.WALKOUT if n % 4 == 0 else Ticket.Status.NO_SHOW
+        Ticket.objects.filter(pk=ticket.pk).update(status=status, finished_at=clock.now())
+    waiting = [issue(center, case_type, by=reception).ticket for _ in range(9)]
+    last = waiting[-1]
+
+    estimate = ticket_wait_estimate(last, tickets_ahead(last))
+
+    assert (estimate.low_s + estimate.high_s) / 2 == pytest.approx(
+        (6 + 1) * case_type.expected_service_s, abs=2
+    )
+    line, ahead = floor_snapshot(center).waiting_place(last.pk)
+    assert floor_snapshot(center).estimate(line, ahead, case_type.expected_service_s) == estimate
