@@ -4,7 +4,9 @@ visitor tokens: each refuses with 429 and a clear page, and only who it should."
 from __future__ import annotations
 
 import os
+import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -30,10 +32,16 @@ REDIS_URL = os.environ.get("WALKIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
 @pytest.fixture
-def limits(settings):
-    """Turns the limits on (the suite runs without them) with counters of this test only."""
+def limits(settings, monkeypatch):
+    """Turns the limits on (the suite runs without them) with counters of this test only.
+
+    The windows are fixed (they start at multiples of their length): the clock the
+    limits read stands still in the middle of an hour, so a test is never split across
+    two windows by a slow machine."""
     default = dict(django_settings.CACHES["default"])
     settings.CACHES = {"default": {**default, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+    now = (int(time.time()) // 3600) * 3600 + 1800
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: now))
 
     def set_limits(**configured: tuple[int, int]) -> None:
         settings.RATE_LIMITS = {name.replace("_", "-"): value for name, value in configured.items()}
