@@ -174,15 +174,10 @@ def texts_personal_data_erase() -> tuple[int, int]:
     (``center.services.personal_data_erase``): deletes their consents to texts and erases
     the phone number of every text sent to them (the text itself names no person).
     Returns (consents deleted, texts erased); running it again changes nothing."""
-    erased = Q(case__visit__visitor__full_name=ERASED_NAME, case__visit__visitor__phone="")
+    erased = Case.objects.filter(visit__visitor__full_name=ERASED_NAME, visit__visitor__phone="")
     with transaction.atomic():
-        consents, _ = TextConsent.objects.filter(erased).delete()
+        consents, _ = TextConsent.objects.filter(case__in=erased).delete()
         texts = (
-            TextMessage.objects.filter(
-                ticket__case__visit__visitor__full_name=ERASED_NAME,
-                ticket__case__visit__visitor__phone="",
-            )
-            .exclude(phone="")
-            .update(phone="")
+            TextMessage.objects.filter(ticket__case__in=erased).exclude(phone="").update(phone="")
         )
     return consents, texts

@@ -137,6 +137,19 @@ def test_the_command_erases_with_the_centers_retention(center, case):
     assert Visitor.objects.get(pk=case.visit.visitor_id).full_name == ERASED_NAME
 
 
+def callback_in(case: Case, rep, status: str, **fields) -> Callback:
+    """A referral callback on the visitor's number, moved on to ``status``."""
+    callback = callback_promise(
+        case=case,
+        reason=Callback.Reason.REFERRAL,
+        phone="13800001111",
+        due_at=later(days=2),
+        by=rep,
+    )
+    Callback.objects.filter(pk=callback.pk).update(status=status, **fields)
+    return callback
+
+
 def test_phones_in_callbacks_consents_and_the_text_outbox_are_erased_too(case, rep):
     ticket = case.tickets.get()
     text_consent_give(case=case, phone="13800001111")
@@ -149,14 +162,7 @@ def test_phones_in_callbacks_consents_and_the_text_outbox_are_erased_too(case, r
         body="Ticket A001, please go to desk 3 now.",
         created_at=clock.now(),
     )
-    callback = callback_promise(
-        case=case,
-        reason=Callback.Reason.REFERRAL,
-        phone="13800001111",
-        due_at=later(days=2),
-        by=rep,
-    )
-    Callback.objects.filter(pk=callback.pk).update(status=Callback.Status.DONE, done_at=clock.now())
+    callback = callback_in(case, rep, Callback.Status.DONE, done_at=clock.now())
     close(case)
 
     with clock.use_clock(clock.FixedClock(later(days=181))):
@@ -178,14 +184,7 @@ def test_phones_in_callbacks_consents_and_the_text_outbox_are_erased_too(case, r
 
 @pytest.mark.parametrize("status", [Callback.Status.PROMISED, Callback.Status.ATTEMPTED])
 def test_a_visitor_still_owed_a_callback_keeps_their_data(case, rep, status):
-    callback = callback_promise(
-        case=case,
-        reason=Callback.Reason.REFERRAL,
-        phone="13800001111",
-        due_at=later(days=2),
-        by=rep,
-    )
-    Callback.objects.filter(pk=callback.pk).update(status=status)
+    callback = callback_in(case, rep, status)
     close(case)
 
     assert personal_data_erase(now=later(days=400)) == 0
