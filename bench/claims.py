@@ -483,8 +483,8 @@ STATEMENT_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
         lambda sql: sql.startswith("update queueing_ticket set status = 'no_show'"),
     ),
     (
-        "claim UPDATE … (SELECT … SKIP LOCKED) RETURNING",
-        lambda sql: sql.startswith("update queueing_ticket set status"),
+        "claim, audit and event rows, number lock (one WITH)",
+        lambda sql: sql.startswith("with claimed as"),
     ),
     (
         "event number lock (SELECT … SKIP LOCKED)",
@@ -507,11 +507,9 @@ STATEMENT_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
         lambda sql: 'from "queueing_ticketevent"' in sql,
     ),
     (
-        "anyone stepped away in the line? (texts)",
+        "texts to visitors who stepped away",
         lambda sql: 'from "queueing_ticket"' in sql and '"away_since" is not null' in sql,
     ),
-    ("TicketEvent INSERT", lambda sql: sql.startswith('insert into "queueing_ticketevent"')),
-    ("AuditEvent INSERT", lambda sql: sql.startswith('insert into "center_auditevent"')),
     (
         "why nothing was claimed (desk, active ticket)",
         lambda sql: 'from "queueing_desk"' in sql or 'from "queueing_ticket"' in sql,

@@ -30,11 +30,14 @@ number is always taken inline.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import os
+import threading
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
@@ -55,13 +58,24 @@ _NEXT_SEQ_SQL = (
     f"UPDATE {_SEQUENCE_TABLE} SET last_seq = last_seq + 1 "  # noqa: S608 - a table name, no input
     "WHERE center_id = %s RETURNING last_seq"
 )
-# PostgreSQL only: one row with the last number if nobody holds the lock, one row with
-# NULL if somebody does, no row if the center has no sequence row yet.
-_LOCK_SEQ_IF_FREE_SQL = (
-    f"SELECT locked.last_seq FROM {_SEQUENCE_TABLE} AS sequence LEFT JOIN LATERAL "  # noqa: S608 - a table name, no input
-    f"(SELECT last_seq FROM {_SEQUENCE_TABLE} AS mine WHERE mine.center_id = sequence.center_id"
-    " FOR UPDATE SKIP LOCKED) AS locked ON true WHERE sequence.center_id = %s"
-)
+
+
+def _lock_seq_if_free_sql(center: str) -> str:
+    """PostgreSQL only: one row with the last number if nobody holds the lock, one row
+    with NULL if somebody does, no row if the center has no sequence row yet."""
+    return (
+        f"SELECT locked.last_seq FROM {_SEQUENCE_TABLE} AS sequence LEFT JOIN LATERAL "  # noqa: S608 - a table name, no input
+        f"(SELECT last_seq FROM {_SEQUENCE_TABLE} AS mine WHERE mine.center_id = sequence.center_id"
+        f" FOR UPDATE SKIP LOCKED) AS locked ON true WHERE sequence.center_id = {center}"
+    )
+
+
+_LOCK_SEQ_IF_FREE_SQL = _lock_seq_if_free_sql("%s")
+
+#: For a statement that writes an event itself (see :func:`ticket_event_written`): the
+#: lock as a common table expression named ``sequence_lock``, for the center passed as
+#: ``%(center)s``. Select from it in the statement's result, or it is not taken.
+SEQUENCE_LOCK_CTE = f"sequence_lock AS ({_lock_seq_if_free_sql('%(center)s')})"
 # Runs after the lock is taken, in a statement of its own: under READ COMMITTED its
 # snapshot then includes every number an earlier holder committed. It numbers the waiting
 # events after %(last)s in the order they were written, moves the center's last number
@@ -205,16 +219,47 @@ def ticket_event_append(
     if seq is None:
         transaction.on_commit(lambda: events_number_pending(center.pk))
         return event
+    _publish_on_commit(event, before=earlier, after=[])
+    return event
+
+
+def ticket_event_written(event: TicketEvent, *, sequence_row: bool, last_seq: int | None) -> None:
+    """Numbers and publishes an event that the caller's own statement inserted without a
+    number, in the same transaction as the change it records. That statement also tried
+    the center's lock (:data:`SEQUENCE_LOCK_CTE`): ``sequence_row`` says whether the center
+    has its sequence row, ``last_seq`` is its last number if the lock was free, else None.
+
+    ``event`` is the row as written, with its id; ``event.seq`` is set here when it is
+    numbered before the commit. PostgreSQL only (SQLite has no data-modifying WITH)."""
+    center_id = event.center_id
+    with connection.cursor() as cursor:
+        if not sequence_row:
+            last_seq = _lock_if_free(cursor, center_id)
+        deferring = getattr(connection, "_walkin_deferring", None) == _current_transaction()
+        if last_seq is None or deferring:
+            connection._walkin_deferring = _current_transaction()
+            transaction.on_commit(lambda: events_number_pending(center_id))
+            return
+        # Numbered here in a statement of its own (its snapshot sees every number an
+        # earlier holder committed): the waiting events and this one, in the order written.
+        new_last, event_ids = _number_pending(cursor, center_id, last_seq, own=0)
+    position = event_ids.index(event.pk)
+    event.seq = new_last - len(event_ids) + position + 1
+    _publish_on_commit(event, before=event_ids[:position], after=event_ids[position + 1 :])
+
+
+def _publish_on_commit(event: TicketEvent, *, before: list[int], after: list[int]) -> None:
+    """After commit: publishes ``event`` between the other events its transaction numbered,
+    then numbers and publishes those written while this transaction held the lock."""
     payload = event_payload(event)
 
     def after_commit() -> None:
-        _publish_events(earlier)
+        _publish_events(before)
         publish(payload)
-        # Events written while this transaction held the lock wait for a number.
-        events_number_pending(center.pk)
+        _publish_events(after)
+        events_number_pending(event.center_id)
 
     transaction.on_commit(after_commit)
-    return event
 
 
 def publish(payload: dict[str, Any]) -> None:
@@ -224,8 +269,67 @@ def publish(payload: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(groups.center_floor(payload["center"]), payload)
+        _run_async(layer.group_send(groups.center_floor(payload["center"]), payload))
     except Exception:
         # The log is the truth and screens resynchronise from it: a lost push is tolerable,
         # failing the visitor's already-committed request is not.
         logger.exception("could not publish floor event %s", payload["seq"])
+
+
+def _run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Runs a channel-layer call from sync code and waits for it.
+
+    In a request under the server, on the server's event loop (``async_to_sync`` finds it),
+    the loop the in-memory layer's receivers wait on. Elsewhere (a management command, the
+    simulator, a thread of a test or benchmark) ``async_to_sync`` would start a thread and
+    an event loop for every call (half a millisecond); one loop in a thread of its own
+    serves every such call of the process instead."""
+    if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
+
+        async def awaited() -> Any:
+            return await coroutine
+
+        return async_to_sync(awaited)()
+    return asyncio.run_coroutine_threadsafe(coroutine, _publisher_loop()).result()
+
+
+#: Process id -> its publisher loop and the thread running it (a forked child starts its own).
+_publishers: dict[int, tuple[asyncio.AbstractEventLoop, threading.Thread]] = {}
+_publishers_lock = threading.Lock()
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """The process's loop for channel-layer calls from outside the server, started on
+    first use."""
+    with _publishers_lock:
+        running = _publishers.get(os.getpid())
+        if running is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=_publisher_run, args=(loop,), name="walkin-publisher", daemon=True
+            )
+            thread.start()
+            running = _publishers[os.getpid()] = (loop, thread)
+        return running[0]
+
+
+def publisher_close() -> None:
+    """Stops the process's publisher loop and closes it, and with it what the channel
+    layer opened on it (its Redis connections). The next publication starts a new one.
+
+    For whoever closes the layer's connections from another loop (``layer.flush()`` in
+    tests): channels-redis cannot close a connection of a loop that is still running."""
+    with _publishers_lock:
+        running = _publishers.pop(os.getpid(), None)
+    if running is None:
+        return
+    loop, thread = running
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+
+
+def _publisher_run(loop: asyncio.AbstractEventLoop) -> None:
+    loop.run_forever()
+    # Closed in its own thread: closing runs the loop once more (channels-redis closes its
+    # connections then), which no other thread's running loop may be in the way of.
+    loop.close()

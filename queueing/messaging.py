@@ -64,26 +64,32 @@ def text_consent_give(*, case: Case, phone: str, assisted_by_staff: bool = False
     )
 
 
-def texts_after_transition(ticket: Ticket, kind: str) -> None:
-    """Called by the queue services inside their transaction, after each ticket step."""
+def texts_after_transition(ticket: Ticket, kind: str, *, anyone_away: bool | None = None) -> None:
+    """Called by the queue services inside their transaction, after each ticket step.
+
+    ``anyone_away``: whether anybody waiting in the ticket's line has stepped away, when
+    the caller already knows (its own statement looked); None to look here."""
     if kind == "CALLED" and ticket.away_since is not None:
         consent = TextConsent.objects.filter(case_id=ticket.case_id).first()
         if consent is not None:
             _queue_text(ticket, TextMessage.Kind.CALLED, consent)
-    if kind in QUEUE_MOVES:
-        _almost_turn_texts(ticket)
+    if kind in QUEUE_MOVES and anyone_away is not False:
+        _almost_turn_texts(ticket, looked=anyone_away is not None)
 
 
-def _almost_turn_texts(moved: Ticket) -> None:
+def _almost_turn_texts(moved: Ticket, *, looked: bool) -> None:
     """Texts every consenting visitor of the moved ticket's line who is away and now has
     three or fewer people ahead, unless they already got that text."""
     # Hardly anyone is away: a plain look first spares every call the full query.
-    if not Ticket.objects.filter(
-        center_id=moved.center_id,
-        service_id=moved.service_id,
-        status=Ticket.Status.WAITING,
-        away_since__isnull=False,
-    ).exists():
+    if (
+        not looked
+        and not Ticket.objects.filter(
+            center_id=moved.center_id,
+            service_id=moved.service_id,
+            status=Ticket.Status.WAITING,
+            away_since__isnull=False,
+        ).exists()
+    ):
         return
     line = Ticket.objects.waiting().filter(
         center_id=OuterRef("center_id"), service_id=OuterRef("service_id")

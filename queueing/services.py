@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from center import clock
 from center.errors import DomainError
 from center.models import (
     AssistanceNeed,
+    AuditEvent,
     Callback,
     Case,
     CaseType,
@@ -40,7 +42,7 @@ from center.services import (
     visit_turn_away,
 )
 from queueing import engine
-from queueing.events import ticket_event_append
+from queueing.events import SEQUENCE_LOCK_CTE, ticket_event_append, ticket_event_written
 from queueing.messaging import text_consent_give, texts_after_transition
 from queueing.models import (
     MAX_CALLS,
@@ -51,6 +53,7 @@ from queueing.models import (
     PriorityClass,
     Service,
     Ticket,
+    TicketEvent,
 )
 
 PRIORITY_NEEDS = frozenset(
@@ -321,14 +324,12 @@ def ticket_call_next(*, desk: Desk, by: AbstractBaseUser) -> Ticket | None:
     at the same instant both pass the "nobody at it" test; the database's one active
     ticket per desk refuses the second.
     """
+    claim = _claim_logged if connection.vendor == "postgresql" else _claim_then_log
     try:
         with transaction.atomic():
-            ticket = _claim_next(desk, by, clock.now())
+            ticket = claim(desk, by, clock.now())
             if ticket is None:
                 _require_callable(desk, by)
-                return None
-            ticket.center = desk.center
-            _transition(ticket, "CALLED", desk=desk, by=by)
             return ticket
     except IntegrityError:
         if not Ticket.objects.active().filter(desk=desk).exists():
@@ -362,25 +363,89 @@ def _claim_sql(vendor: str) -> str:
     )
 
 
-def _claim_next(desk: Desk, by: AbstractBaseUser, now: dt.datetime) -> Ticket | None:
+def _claim_params(desk: Desk, by: AbstractBaseUser, now: dt.datetime) -> dict[str, Any]:
     # A visitor who stepped away keeps the place but is not called until back, or until
     # the center's grace period is over.
     grace = dt.timedelta(minutes=desk.center.step_away_grace_minutes)
+    return {
+        "called": Ticket.Status.CALLED,
+        "serving": Ticket.Status.SERVING,
+        "waiting": Ticket.Status.WAITING,
+        "open": Desk.Status.OPEN,
+        "desk": desk.pk,
+        "by": by.pk,
+        "center": desk.center_id,
+        "now": now,
+        "away_until": now - grace,
+    }
+
+
+def _claim_then_log(desk: Desk, by: AbstractBaseUser, now: dt.datetime) -> Ticket | None:
+    """The claim, then its audit entry, texts and event as every other step writes them."""
+    claimed = Ticket.objects.raw(_claim_sql(connection.vendor), _claim_params(desk, by, now))
+    ticket = next(iter(claimed), None)
+    if ticket is not None:
+        ticket.center = desk.center
+        _transition(ticket, "CALLED", desk=desk, by=by)
+    return ticket
+
+
+@functools.cache
+def _claim_logged_sql() -> str:
+    """PostgreSQL: the claim with the rows ``_transition`` would write for it, in one
+    statement. It inserts the audit entry and the CALLED event (without a number), tries
+    the event-number lock and looks whether anybody in the line stepped away."""
+    ticket = Ticket._meta.db_table
+    return (
+        f"WITH claimed AS ({_claim_sql('postgresql')}),"  # noqa: S608 - table names, no input
+        f" audit AS (INSERT INTO {AuditEvent._meta.db_table}"
+        " (center_id, actor_id, action, subject, details, at)"
+        " SELECT center_id, %(by)s, %(action)s, %(subject)s || code, %(details)s::jsonb, %(now)s"
+        " FROM claimed),"
+        f" event AS (INSERT INTO {TicketEvent._meta.db_table}"
+        " (center_id, seq, kind, ticket_id, desk_id, actor_id, at, data)"
+        " SELECT center_id, NULL, %(kind)s, id, %(desk)s, %(by)s, %(now)s, '{}'::jsonb"
+        f" FROM claimed RETURNING id), {SEQUENCE_LOCK_CTE}"
+        " SELECT claimed.*, event.id AS event_id,"
+        f" EXISTS (SELECT 1 FROM {ticket} AS line WHERE line.center_id = claimed.center_id"
+        " AND line.service_id = claimed.service_id AND line.status = %(waiting)s"
+        " AND line.away_since IS NOT NULL) AS anyone_away,"
+        " EXISTS (SELECT 1 FROM sequence_lock) AS sequence_row,"
+        " (SELECT last_seq FROM sequence_lock) AS last_seq"
+        " FROM claimed, event"
+    )
+
+
+def _claim_logged(desk: Desk, by: AbstractBaseUser, now: dt.datetime) -> Ticket | None:
+    """The claim and its logging in one statement (PostgreSQL): the same rows as
+    :func:`_claim_then_log`, three round trips fewer per call."""
     claimed = Ticket.objects.raw(
-        _claim_sql(connection.vendor),
+        _claim_logged_sql(),
         {
-            "called": Ticket.Status.CALLED,
-            "serving": Ticket.Status.SERVING,
-            "waiting": Ticket.Status.WAITING,
-            "open": Desk.Status.OPEN,
-            "desk": desk.pk,
-            "by": by.pk,
-            "center": desk.center_id,
-            "now": now,
-            "away_until": now - grace,
+            **_claim_params(desk, by, now),
+            "action": "ticket.called",
+            "subject": "ticket:",
+            "details": json.dumps({"desk": desk.number}),
+            "kind": TicketEvent.Kind.CALLED,
         },
     )
-    return next(iter(claimed), None)
+    ticket = next(iter(claimed), None)
+    if ticket is None:
+        return None
+    ticket.center = desk.center
+    texts_after_transition(ticket, "CALLED", anyone_away=ticket.anyone_away)
+    event = TicketEvent(
+        pk=ticket.event_id,
+        center=desk.center,
+        kind=TicketEvent.Kind.CALLED,
+        ticket=ticket,
+        desk=desk,
+        actor=by,
+        at=now,
+        data={},
+    )
+    ticket_event_written(event, sequence_row=ticket.sequence_row, last_seq=ticket.last_seq)
+    return ticket
 
 
 def _require_callable(desk: Desk, by: AbstractBaseUser) -> None:

@@ -172,3 +172,67 @@ def test_an_event_left_unnumbered_by_a_dead_process_is_numbered_by_the_watchdog(
 
     assert _current_seq(center.pk) == 2
     assert_gap_free(center)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_while_the_lock_is_held_is_numbered_by_the_holder(
+    center, case_type, accounts_service, reception
+):
+    """The claim writes its CALLED event in the claim's own statement, which only tries
+    the lock: with the lock taken it commits at once and the holder numbers it."""
+    waiting = issue(center, case_type, by=reception).ticket
+    rep = staff_user(center, Role.REPRESENTATIVE, username="rep-held")
+    desk = DeskFactory(center=center, number=1, services=[accounts_service])
+    desk = desk_open(desk=desk, by=rep)
+    published: list[dict] = []
+    events.listeners.append(published.append)
+    locked, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert locked.wait(timeout=10)
+        assert ticket_call_next(desk=desk, by=rep) == waiting
+        called = TicketEvent.objects.get(ticket=waiting, kind="CALLED")
+        assert called.seq is None
+    finally:
+        release.set()
+        thread.join(timeout=10)
+        events.listeners.remove(published.append)
+
+    called.refresh_from_db()
+    # ISSUED 1 (before), DESK_CHANGED 2 (the desk opened), NOTICE 3, CALLED 4.
+    assert (called.seq, called.desk, called.actor) == (4, desk, rep)
+    assert assert_gap_free(center) == [1, 2, 3, 4]
+    assert [(payload["seq"], payload["kind"]) for payload in published[-2:]] == [
+        (3, "NOTICE"),
+        (4, "CALLED"),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_numbers_the_events_waiting_before_its_own(
+    center, case_type, accounts_service, reception
+):
+    waiting = issue(center, case_type, by=reception).ticket
+    rep = staff_user(center, Role.REPRESENTATIVE, username="rep-waiting")
+    desk = DeskFactory(center=center, number=1, services=[accounts_service])
+    desk = desk_open(desk=desk, by=rep)
+    # Committed without a number by a process that died before numbering it.
+    left = TicketEvent.objects.create(center=center, seq=None, kind="NOTICE", at=clock.now())
+
+    ticket_call_next(desk=desk, by=rep)
+
+    left.refresh_from_db()
+    called = TicketEvent.objects.get(ticket=waiting, kind="CALLED")
+    assert (left.seq, called.seq) == (3, 4)
+    assert_gap_free(center)

@@ -315,6 +315,7 @@ def calls_after(center, seq: int) -> list[int]:
 async def _hubs_stop_with_the_test() -> AsyncIterator[None]:
     """Each test starts on an empty channel layer and leaves no hub running: hubs are per
     event loop, and every test has its own loop."""
+    events.publisher_close()
     await get_channel_layer().flush()
     yield
     loop_id = id(asyncio.get_running_loop())

@@ -159,6 +159,39 @@ def test_call_next_claims_the_ticket_for_the_desk(issued, open_desk, rep):
     assert ticket.call_count == 1
 
 
+def test_call_next_logs_the_call_as_every_step_is_logged(
+    issued, open_desk, rep, published, django_capture_on_commit_callbacks
+):
+    """On PostgreSQL the claim writes its audit entry and event itself, in one statement:
+    the rows and the publication are those any other step writes through ``_transition``."""
+    last_seq = TicketEvent.objects.filter(center=open_desk.center).latest("seq").seq
+    with use_clock(FixedClock(MORNING)), django_capture_on_commit_callbacks(execute=True):
+        ticket = ticket_call_next(desk=open_desk, by=rep)
+    audit = AuditEvent.objects.get(action="ticket.called")
+    assert (audit.center, audit.actor, audit.subject, audit.details, audit.at) == (
+        open_desk.center,
+        rep,
+        f"ticket:{ticket.code}",
+        {"desk": open_desk.number},
+        MORNING,
+    )
+    event = TicketEvent.objects.get(ticket=ticket, kind=TicketEvent.Kind.CALLED)
+    assert (event.seq, event.desk, event.actor, event.at, event.data) == (
+        last_seq + 1,
+        open_desk,
+        rep,
+        MORNING,
+        {},
+    )
+    called = next(payload for payload in published if payload["kind"] == "CALLED")
+    assert called == events.event_payload(event)
+    assert (called["status"], called["desk"], called["ticket"]) == (
+        Ticket.Status.CALLED,
+        open_desk.number,
+        ticket.code,
+    )
+
+
 def test_call_next_only_takes_tickets_the_desk_has_the_skill_for(
     center, case_type, wallet_case_type, desk2, rep2
 ):
