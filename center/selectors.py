@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db.models import OuterRef, Q, StringAgg, Subquery, Value
 
 from center.models import (
     Callback,
@@ -19,19 +19,43 @@ from center.models import (
 )
 from center.policy import explain_suspension, policy_clause
 
+# Where the roles read with the staff profile are kept on the user object of a request.
+_ROLES_READ = "_walkin_roles"
+
 
 def staff_center(user: AbstractBaseUser) -> Center | None:
-    """The center a staff member works at (None without a staff profile): one query, on
-    every staff request."""
+    """The center a staff member works at (None without a staff profile).
+
+    One query on every staff request: it reads the member's roles too, and keeps them on
+    this user object for :func:`user_roles` (a request's user is loaded per request)."""
     if not user.is_authenticated:
         return None
-    profile = StaffProfile.objects.select_related("center").filter(user_id=user.pk).first()
-    return profile.center if profile is not None else None
+    roles = (
+        Group.objects.filter(user=OuterRef("user_id"), name__in=Role.values)
+        .values("user")
+        .annotate(names=StringAgg("name", delimiter=Value(",")))
+        .values("names")
+    )
+    profile = (
+        StaffProfile.objects.select_related("center")
+        .annotate(roles=Subquery(roles))
+        .filter(user_id=user.pk)
+        .first()
+    )
+    if profile is None:
+        return None
+    setattr(
+        user, _ROLES_READ, frozenset(profile.roles.split(",")) if profile.roles else frozenset()
+    )
+    return profile.center
 
 
 def user_roles(user: AbstractBaseUser) -> set[str]:
     if not user.is_authenticated:
         return set()
+    read = getattr(user, _ROLES_READ, None)
+    if read is not None:
+        return set(read)
     return set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
 
 

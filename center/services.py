@@ -121,7 +121,6 @@ def visit_turn_away(
     return visit
 
 
-@transaction.atomic
 def visit_check_in(
     *,
     center: Center,
@@ -155,35 +154,38 @@ def visit_check_in(
     if language not in dict(settings.LANGUAGES):
         raise DomainError(_("Choose one of the offered languages."))
     now = clock.now()
-    visitor = Visitor.objects.create(
-        center=center,
-        full_name=full_name[:120],
-        phone=phone.strip()[:32],
-        language=language,
-        created_at=now,
-    )
-    visit = Visit.objects.create(
-        center=center,
-        visitor=visitor,
-        status=Visit.Status.CHECKED_IN,
-        purpose=purpose,
-        screening_passed=True,
-        items_stored=items_stored,
-        locker_tag=locker_tag.strip()[:16] if items_stored else "",
-        recording_rule_acknowledged=True,
-        assistance_needs=sorted(set(assistance_needs)),
-        assisted_by_staff=assisted_by_staff,
-        idempotency_key=idempotency_key or None,
-        at=now,
-        recorded_by=by if by is not None and by.is_authenticated else None,
-    )
-    audit_record(
-        center=center,
-        actor=by,
-        action="visit.checked_in",
-        subject=f"visit:{visit.pk}",
-        details={"assisted": assisted_by_staff, "needs": visit.assistance_needs},
-    )
+    # Nested in the kiosk's check-in, no savepoint: the refusals above come before it, and
+    # no caller goes on with a transaction that failed in here.
+    with transaction.atomic(savepoint=False):
+        visitor = Visitor.objects.create(
+            center=center,
+            full_name=full_name[:120],
+            phone=phone.strip()[:32],
+            language=language,
+            created_at=now,
+        )
+        visit = Visit.objects.create(
+            center=center,
+            visitor=visitor,
+            status=Visit.Status.CHECKED_IN,
+            purpose=purpose,
+            screening_passed=True,
+            items_stored=items_stored,
+            locker_tag=locker_tag.strip()[:16] if items_stored else "",
+            recording_rule_acknowledged=True,
+            assistance_needs=sorted(set(assistance_needs)),
+            assisted_by_staff=assisted_by_staff,
+            idempotency_key=idempotency_key or None,
+            at=now,
+            recorded_by=by if by is not None and by.is_authenticated else None,
+        )
+        audit_record(
+            center=center,
+            actor=by,
+            action="visit.checked_in",
+            subject=f"visit:{visit.pk}",
+            details={"assisted": assisted_by_staff, "needs": visit.assistance_needs},
+        )
     return visit
 
 

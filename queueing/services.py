@@ -19,7 +19,6 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from center import clock
@@ -85,12 +84,24 @@ def _end_of_service_day(center: Center, at: dt.datetime) -> dt.datetime:
     return midnight
 
 
+_NEXT_NUMBER_SQL = (
+    f"UPDATE {DailyCounter._meta.db_table} SET last_number = last_number + 1"  # noqa: S608 - a table name, no input
+    " WHERE center_id = %s AND service_id = %s AND service_date = %s RETURNING last_number"
+)
+
+
 def _next_number(center: Center, service: Service, day: dt.date) -> int:
-    counter = DailyCounter.objects.filter(center=center, service=service, service_date=day)
-    if not counter.update(last_number=F("last_number") + 1):
-        DailyCounter.objects.get_or_create(center=center, service=service, service_date=day)
-        counter.update(last_number=F("last_number") + 1)
-    return counter.values_list("last_number", flat=True).get()
+    """The day's next number of the service: the counter moved and read in one statement,
+    under its row lock until commit."""
+    params = [center.pk, service.pk, day]
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_NUMBER_SQL, params)
+        row = cursor.fetchone()
+        if row is None:
+            DailyCounter.objects.get_or_create(center=center, service=service, service_date=day)
+            cursor.execute(_NEXT_NUMBER_SQL, params)
+            row = cursor.fetchone()
+    return row[0]
 
 
 def service_for_case_type(center: Center, case_type: CaseType) -> Service:
@@ -147,13 +158,16 @@ def ticket_issue(
 ) -> IssuedTicket:
     """Issues the queue ticket of a case, with the secret token of its status page."""
     token = secrets.token_urlsafe(24)
-    with transaction.atomic():
+    # A returning visitor goes back to the line of the case they continue.
+    service = service_for_case_type(
+        case.center, case.follows.case_type if case.follows_id else case.case_type
+    )
+    # Nested in a check-in, no savepoint: the refusal above comes before it, and no caller
+    # goes on with a transaction that failed in here.
+    with transaction.atomic(savepoint=False):
         ticket = _create_ticket(
             case=case,
-            # A returning visitor goes back to the line of the case they continue.
-            service=service_for_case_type(
-                case.center, case.follows.case_type if case.follows_id else case.case_type
-            ),
+            service=service,
             priority=priority,
             language=language,
             by=by,

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from center.models import Role, StaffProfile, Visit
+from center.selectors import staff_center, user_roles
 from queueing.models import Desk, Ticket
 from tests.center.factories import CaseTypeFactory, CenterFactory, UserFactory, staff_user
 from tests.queueing.factories import DeskFactory, ServiceFactory, issue
@@ -332,3 +333,23 @@ def test_slip_of_an_unknown_ticket_is_404_not_500(client, reception):
     client.force_login(reception)
     assert client.get("/kiosk/tickets/999999/").status_code == 404
     assert client.get(f"/kiosk/tickets/{2**70}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_center_and_every_role_are_read_in_one_query(django_assert_num_queries):
+    center = CenterFactory()
+    user = staff_user(center, Role.RECEPTION, username="two-roles")
+    user.groups.add(Group.objects.get_or_create(name=Role.SPECIALIST)[0])
+    user.groups.add(Group.objects.get_or_create(name="Not a role")[0])
+    plain = UserFactory()
+    StaffProfile.objects.create(user=plain, center=center)
+
+    with django_assert_num_queries(2):
+        assert staff_center(user) == center
+        assert user_roles(user) == {Role.RECEPTION, Role.SPECIALIST}
+        assert staff_center(plain) == center
+        assert user_roles(plain) == set()
+    # A user object not read through its staff profile asks the database.
+    fresh = type(user).objects.get(pk=user.pk)
+    with django_assert_num_queries(1):
+        assert user_roles(fresh) == {Role.RECEPTION, Role.SPECIALIST}
