@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, Group
-from django.db.models import OuterRef, Q, StringAgg, Subquery, Value
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F, Q
 
 from center.models import (
     Callback,
@@ -21,33 +21,26 @@ from center.policy import explain_suspension, policy_clause
 
 # Where the roles read with the staff profile are kept on the user object of a request.
 _ROLES_READ = "_walkin_roles"
+ROLES = frozenset(Role.values)
 
 
 def staff_center(user: AbstractBaseUser) -> Center | None:
     """The center a staff member works at (None without a staff profile).
 
-    One query on every staff request: it reads the member's roles too, and keeps them on
-    this user object for :func:`user_roles` (a request's user is loaded per request)."""
+    One query on every staff request: it reads the member's groups too (a row per group),
+    and keeps the roles among them on this user object for :func:`user_roles` (a
+    request's user is loaded per request)."""
     if not user.is_authenticated:
         return None
-    roles = (
-        Group.objects.filter(user=OuterRef("user_id"), name__in=Role.values)
-        .values("user")
-        .annotate(names=StringAgg("name", delimiter=Value(",")))
-        .values("names")
-    )
-    profile = (
+    rows = list(
         StaffProfile.objects.select_related("center")
-        .annotate(roles=Subquery(roles))
         .filter(user_id=user.pk)
-        .first()
+        .annotate(group_name=F("user__groups__name"))
     )
-    if profile is None:
+    if not rows:
         return None
-    setattr(
-        user, _ROLES_READ, frozenset(profile.roles.split(",")) if profile.roles else frozenset()
-    )
-    return profile.center
+    setattr(user, _ROLES_READ, frozenset(row.group_name for row in rows) & ROLES)
+    return rows[0].center
 
 
 def user_roles(user: AbstractBaseUser) -> set[str]:

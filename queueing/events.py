@@ -279,11 +279,12 @@ def publish(payload: dict[str, Any]) -> None:
 def _run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Runs a channel-layer call from sync code and waits for it.
 
-    In a request under the server, on the server's event loop (``async_to_sync`` finds it),
-    the loop the in-memory layer's receivers wait on. Elsewhere (a management command, the
-    simulator, a thread of a test or benchmark) ``async_to_sync`` would start a thread and
-    an event loop for every call (half a millisecond); one loop in a thread of its own
-    serves every such call of the process instead."""
+    In a request under the server, on the server's event loop, the loop the in-memory
+    layer's receivers wait on: ``async_to_sync`` finds it where asgiref keeps it for the
+    threads it runs sync code in (``SyncToAsync.threadlocal``), and so does this test.
+    Elsewhere (a management command, the simulator, a thread of a test or benchmark)
+    ``async_to_sync`` would start a thread and an event loop for every call (half a
+    millisecond); one loop in a thread of its own serves every such call of the process."""
     if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
 
         async def awaited() -> Any:
