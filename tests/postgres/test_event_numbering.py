@@ -236,3 +236,23 @@ def test_a_call_numbers_the_events_waiting_before_its_own(
     called = TicketEvent.objects.get(ticket=waiting, kind="CALLED")
     assert (left.seq, called.seq) == (3, 4)
     assert_gap_free(center)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_at_a_center_without_a_sequence_row_starts_it(
+    center, case_type, accounts_service, reception
+):
+    """Tickets made without events (a bulk import, say): the claim's statement finds no
+    sequence row to lock, so the event is numbered after the row is made."""
+    waiting = issue(center, case_type, by=reception).ticket
+    rep = staff_user(center, Role.REPRESENTATIVE, username="rep-first")
+    desk = DeskFactory(center=center, number=1, services=[accounts_service])
+    desk = desk_open(desk=desk, by=rep)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM queueing_ticketevent WHERE center_id = %s", [center.pk])
+        cursor.execute("DELETE FROM queueing_eventsequence WHERE center_id = %s", [center.pk])
+
+    ticket_call_next(desk=desk, by=rep)
+
+    assert TicketEvent.objects.get(ticket=waiting).seq == 1
+    assert assert_gap_free(center) == [1]
