@@ -23,6 +23,15 @@
     }
   });
 
+  // After a restart every live screen reconnects. htmx's default backoff waits up to 64 s
+  // once a few tries failed; a board or a phone in the room should be back within
+  // seconds. Random below the cap, so a thousand phones do not knock at the same instant.
+  const RECONNECT_CAP_MS = 5000;
+  if (window.htmx) {
+    window.htmx.config.wsReconnectDelay = (retries) =>
+      Math.min(RECONNECT_CAP_MS, 500 * 2 ** retries) * Math.random();
+  }
+
   // A lost connection is retried by htmx; a refusal (4401 signed out, 4403 not allowed,
   // 4404 ticket expired) is final, and the page says so instead of promising a retry.
   const banner = () => document.getElementById("connection-lost");
