@@ -1,8 +1,10 @@
 """Event numbers on PostgreSQL: taken inline when the sequence lock is free, after commit
 when another transaction holds it; gap-free and in each transaction's order either way."""
 
+import contextlib
 import threading
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection, transaction
@@ -41,6 +43,38 @@ def held_sequence_lock(center_id: int) -> tuple[threading.Event, threading.Event
     thread.start()
     assert locked.wait(timeout=10)
     return locked, release, thread
+
+
+@contextlib.contextmanager
+def an_event_holding_the_lock(center, actor) -> Iterator[None]:
+    """Another transaction appends an event (so it holds the center's sequence lock) and
+    commits when the block ends; it numbers what was deferred meanwhile after its commit."""
+    locked, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                events.ticket_event_append(center=center, kind="NOTICE", actor=actor)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert locked.wait(timeout=10)
+        yield
+    finally:
+        release.set()
+        thread.join(timeout=10)
+
+
+def desk_opened(center, service):
+    """Desk 1, taking ``service``, opened by a representative of its own."""
+    rep = staff_user(center, Role.REPRESENTATIVE, username="rep-desk-1")
+    desk = DeskFactory(center=center, number=1, services=[service])
+    return desk_open(desk=desk, by=rep), rep
 
 
 def assert_gap_free(center) -> list[int]:
@@ -117,27 +151,10 @@ def test_an_event_written_while_the_lock_is_held_is_numbered_by_the_holder(
     center, case_type, reception
 ):
     issue(center, case_type, by=reception, name="First")
-    locked, release = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        try:
-            with transaction.atomic():
-                events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    try:
-        assert locked.wait(timeout=10)
+    with an_event_holding_the_lock(center, reception):
         second = issue(center, case_type, by=reception, name="Second")
         # Committed at once, without waiting for the lock, and not numbered yet.
         assert TicketEvent.objects.get(ticket=second.ticket).seq is None
-    finally:
-        release.set()
-        thread.join(timeout=10)
 
     # The holder numbered it after its own commit.
     assert TicketEvent.objects.get(ticket=second.ticket).seq == 3
@@ -181,32 +198,15 @@ def test_a_call_while_the_lock_is_held_is_numbered_by_the_holder(
     """The claim writes its CALLED event in the claim's own statement, which only tries
     the lock: with the lock taken it commits at once and the holder numbers it."""
     waiting = issue(center, case_type, by=reception).ticket
-    rep = staff_user(center, Role.REPRESENTATIVE, username="rep-held")
-    desk = DeskFactory(center=center, number=1, services=[accounts_service])
-    desk = desk_open(desk=desk, by=rep)
+    desk, rep = desk_opened(center, accounts_service)
     published: list[dict] = []
     events.listeners.append(published.append)
-    locked, release = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        try:
-            with transaction.atomic():
-                events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=holder)
-    thread.start()
     try:
-        assert locked.wait(timeout=10)
-        assert ticket_call_next(desk=desk, by=rep) == waiting
-        called = TicketEvent.objects.get(ticket=waiting, kind="CALLED")
-        assert called.seq is None
+        with an_event_holding_the_lock(center, reception):
+            assert ticket_call_next(desk=desk, by=rep) == waiting
+            called = TicketEvent.objects.get(ticket=waiting, kind="CALLED")
+            assert called.seq is None
     finally:
-        release.set()
-        thread.join(timeout=10)
         events.listeners.remove(published.append)
 
     called.refresh_from_db()
@@ -224,9 +224,7 @@ def test_a_call_numbers_the_events_waiting_before_its_own(
     center, case_type, accounts_service, reception
 ):
     waiting = issue(center, case_type, by=reception).ticket
-    rep = staff_user(center, Role.REPRESENTATIVE, username="rep-waiting")
-    desk = DeskFactory(center=center, number=1, services=[accounts_service])
-    desk = desk_open(desk=desk, by=rep)
+    desk, rep = desk_opened(center, accounts_service)
     # Committed without a number by a process that died before numbering it.
     left = TicketEvent.objects.create(center=center, seq=None, kind="NOTICE", at=clock.now())
 
@@ -245,9 +243,7 @@ def test_a_call_at_a_center_without_a_sequence_row_starts_it(
     """Tickets made without events (a bulk import, say): the claim's statement finds no
     sequence row to lock, so the event is numbered after the row is made."""
     waiting = issue(center, case_type, by=reception).ticket
-    rep = staff_user(center, Role.REPRESENTATIVE, username="rep-first")
-    desk = DeskFactory(center=center, number=1, services=[accounts_service])
-    desk = desk_open(desk=desk, by=rep)
+    desk, rep = desk_opened(center, accounts_service)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM queueing_ticketevent WHERE center_id = %s", [center.pk])
         cursor.execute("DELETE FROM queueing_eventsequence WHERE center_id = %s", [center.pk])
