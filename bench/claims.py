@@ -9,7 +9,7 @@ Each run sets up a center of its own: two services, 10 desks taking both, each o
 its own representative through ``desk_open``, and N waiting tickets bulk-created as the
 kiosk would have issued them (visitor, visit, case, ticket with its number, code, rank and
 service day, no token; the ISSUED events numbered 1..N, the EventSequence and the
-DailyCounters to match). 10 threads, each with its own connection, desk and
+DailyCounters to match), then ANALYZE. 10 threads, each with its own connection, desk and
 representative, call ``ticket_call_next`` until it returns None; after each claim the
 desk lets the visitor go with one raw autocommit UPDATE (status NO_SHOW), so that it may
 call again. Figure: claims per second, median of 3 runs.
@@ -309,6 +309,11 @@ def _floor_create(label: str, tickets: int) -> Floor:
         desk = Desk.objects.create(center=center, number=number)
         desk.services.set(services)
         desks.append((desk_open(desk=desk, by=rep), rep))
+    # Statistics as autovacuum keeps them on a floor that filled up over the morning (a
+    # bulk load just now has none, and the planner would take the tables for empty):
+    # both variants plan with them.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return Floor(center, services, desks, {ticket.pk for ticket in created})
 
 
