@@ -194,6 +194,21 @@ class Ticket(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["center", "status", "service", "rank_at"]),
             models.Index(fields=["center", "service_date"]),
+            # The waiting line in queue order: a desk's claim walks it from the front and
+            # stops at the first ticket of its services, instead of sorting every waiting
+            # ticket of the center on every call. A called ticket leaves it.
+            models.Index(
+                fields=["center", "rank_at", "id"],
+                condition=Q(status="WAITING"),
+                name="ticket_waiting_in_order",
+            ),
+            # Visitors waiting away from the floor: hardly anyone, looked for on every call
+            # (their texts). The look stays one probe of a nearly empty index.
+            models.Index(
+                fields=["center", "service"],
+                condition=Q(status="WAITING", away_since__isnull=False),
+                name="ticket_waiting_away",
+            ),
         ]
         constraints: ClassVar = [
             models.UniqueConstraint(

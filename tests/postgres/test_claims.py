@@ -6,10 +6,17 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from center import clock
 from center.errors import DomainError
 from center.models import Role
 from queueing.models import Ticket, TicketEvent
-from queueing.services import desk_open, ticket_call_next, ticket_no_show
+from queueing.services import (
+    _claim_logged_sql,
+    _claim_params,
+    desk_open,
+    ticket_call_next,
+    ticket_no_show,
+)
 from tests.center.factories import staff_user
 from tests.queueing.factories import DeskFactory, issue
 
@@ -94,3 +101,29 @@ def test_a_double_click_on_call_next_calls_one_visitor(
         ticket_no_show(desk=desk, by=rep)
         issue(center, case_type, by=reception, name="Next visitor")
     assert TicketEvent.objects.filter(center=center, kind="CALLED").count() == ROUNDS
+
+
+@pytest.mark.django_db
+def test_a_call_walks_the_waiting_line_from_its_front(
+    center, case_type, accounts_service, reception
+):
+    """The claim reads the line in queue order from an index and stops at its first
+    ticket: no sort of every waiting ticket on every call of a busy floor."""
+    for n in range(150):
+        issue(center, case_type, by=reception, name=f"Visitor {n}")
+    rep = staff_user(center, Role.REPRESENTATIVE, "pg-rep-plan")
+    desk = desk_open(desk=DeskFactory(center=center, number=1, services=[accounts_service]), by=rep)
+    params = {
+        **_claim_params(desk, rep, clock.now()),
+        "action": "ticket.called",
+        "subject": "ticket:",
+        "details": "{}",
+        "kind": "CALLED",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE queueing_ticket")
+        cursor.execute(f"EXPLAIN {_claim_logged_sql()}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "ticket_waiting_in_order" in plan, plan
+    assert "Sort" not in plan, plan
