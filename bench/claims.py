@@ -492,6 +492,10 @@ STATEMENT_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
         lambda sql: sql.startswith("with claimed as"),
     ),
     (
+        "after the commit: numbering what waits if the lock is free",
+        lambda sql: sql.startswith("with pending") and "skip locked" in sql,
+    ),
+    (
         "event number lock (SELECT … SKIP LOCKED)",
         lambda sql: "from queueing_eventsequence" in sql and "skip locked" in sql,
     ),
@@ -502,10 +506,6 @@ STATEMENT_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     (
         "EventSequence exists? (its lock was busy)",
         lambda sql: 'from "queueing_eventsequence"' in sql,
-    ),
-    (
-        "events left unnumbered? (after the commit)",
-        lambda sql: sql.startswith("select 1 from queueing_ticketevent"),
     ),
     (
         "events numbered after the commit, read to publish",

@@ -14,15 +14,17 @@ that every transaction waited for would serialise every desk's commits. So on Po
   the committed events still waiting for a number, in the order they were written, and
   then its own: a ticket's events are numbered in the order they happened.
 - Otherwise its events are written without a number and it commits without waiting.
-- Whoever held the lock looks, after its commit, for events still waiting and numbers
-  them in a short transaction of its own (:func:`events_number_pending`), again only if
-  the lock is free. An event written while the lock was held was committed before its
-  holder released the lock, so the holder's look afterwards finds it.
+- After its commit, every transaction that wrote events numbers those still waiting
+  (:func:`events_number_pending`): one statement, which takes the lock only if something
+  waits and the lock is free, and holds it only while it runs. If another transaction
+  holds it, that holder looks again once it has let it go, and finds them: they were
+  committed before it was found held.
 
 Claims then commit in parallel and numbering runs in batches. A floor read sees every
 change up to its sequence number (and perhaps a few newer ones not yet numbered, which
 the next number announces). If a process dies between a commit and that look, the next
-event of the center, or any worker's floor watchdog within a second, numbers the rest.
+event of the center, or any worker's floor watchdog within a second, numbers the rest
+(the same if a holder rolls back: it does not look again).
 
 On SQLite every write transaction already holds the database's only write lock, so the
 number is always taken inline.
@@ -150,33 +152,53 @@ def _publish_events(event_ids: list[int]) -> None:
         publish(event_payload(event))
 
 
+# After a commit, in one statement of its own: numbers the center's committed events that
+# wait for a number, if the lock is free, and releases the lock at the statement's end.
+# The statement's snapshot is taken before the lock: an earlier holder may have numbered
+# some of the events it sees as waiting, and committed, in between. Every numbering moves
+# the last number, so the events are numbered only if the last number under the lock is
+# still the one of the snapshot; else nothing is, and the caller runs it again. No lock is
+# tried when nothing waits.
+_NUMBER_COMMITTED_SQL = (
+    f"WITH pending AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM {_EVENT_TABLE} "  # noqa: S608 - table names, no input
+    "WHERE center_id = %(center)s AND seq IS NULL), "
+    f"seen AS (SELECT last_seq FROM {_SEQUENCE_TABLE} WHERE center_id = %(center)s), "
+    f"locked AS (SELECT last_seq FROM {_SEQUENCE_TABLE} WHERE center_id = %(center)s "
+    "AND EXISTS (SELECT 1 FROM pending) FOR UPDATE SKIP LOCKED), "
+    f"numbered AS (UPDATE {_EVENT_TABLE} AS event SET seq = locked.last_seq + pending.n "
+    "FROM pending, locked, seen WHERE event.id = pending.id AND locked.last_seq = seen.last_seq "
+    "RETURNING event.id), "
+    f"moved AS (UPDATE {_SEQUENCE_TABLE} SET last_seq = last_seq + (SELECT count(*) FROM numbered) "
+    "WHERE center_id = %(center)s AND EXISTS (SELECT 1 FROM numbered)) "
+    "SELECT EXISTS (SELECT 1 FROM pending), EXISTS (SELECT 1 FROM seen), "
+    "EXISTS (SELECT 1 FROM locked), ARRAY(SELECT id FROM numbered ORDER BY id)"
+)
+
+
 def events_number_pending(center_id: int) -> int:
     """Numbers and publishes the center's committed events that wait for a number, unless
     another transaction holds the lock (it will look again after its commit).
 
-    Returns how many this call numbered."""
+    Run after a commit: each round is one statement, which holds the lock only while it
+    runs. Returns how many this call numbered."""
     if connection.vendor != "postgresql":
         return 0
     numbered = 0
-    while events_waiting_for_number(center_id):
-        with transaction.atomic(), connection.cursor() as cursor:
-            last_seq = _lock_if_free(cursor, center_id)
-            if last_seq is None:
-                break
-            _last, event_ids = _number_pending(cursor, center_id, last_seq, own=0)
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(_NUMBER_COMMITTED_SQL, {"center": center_id})
+            waiting, sequence_row, locked, event_ids = cursor.fetchone()
+        if not waiting:
+            return numbered
+        if not sequence_row:
+            EventSequence.objects.get_or_create(center_id=center_id)
+            continue
+        if not locked:
+            return numbered
+        # Locked, but numbered nothing if its snapshot was older than the last number:
+        # the next round takes a new one, and looks again for events written meanwhile.
         _publish_events(event_ids)
         numbered += len(event_ids)
-    return numbered
-
-
-# After every numbered event's commit: kept to the plain statement (index event_unnumbered).
-_ANY_UNNUMBERED_SQL = f"SELECT 1 FROM {_EVENT_TABLE} WHERE center_id = %s AND seq IS NULL LIMIT 1"  # noqa: S608 - a table name, no input
-
-
-def events_waiting_for_number(center_id: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(_ANY_UNNUMBERED_SQL, [center_id])
-        return cursor.fetchone() is not None
 
 
 def event_payload(event: TicketEvent) -> dict[str, Any]:
