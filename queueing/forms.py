@@ -33,8 +33,20 @@ from queueing.services import CheckIn
 NAME_MAX = 120
 
 
-def active_case_types() -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
+class CaseTypeChoiceField(forms.ModelChoiceField):
+    """The active case types, chosen by code. ``known``: the case type the form already
+    read for the code it was sent, which cleaning then takes instead of reading it again."""
+
+    known: CaseType | None = None
+
+    def to_python(self, value: Any) -> CaseType | None:
+        if self.known is not None and value == self.known.code:
+            return self.known
+        return super().to_python(value)
+
+
+def active_case_types() -> CaseTypeChoiceField:
+    return CaseTypeChoiceField(
         queryset=CaseType.objects.filter(active=True),
         label=_("Case type"),
         empty_label=_("— choose the problem —"),
@@ -119,6 +131,7 @@ class KioskForm(forms.Form):
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
         # Not ``case_type``: templates look ``form.case_type`` up as the bound field.
         self.chosen_case_type = self._chosen_case_type()
+        self.fields["case_type"].known = self.chosen_case_type
         self.complaint_field_names: list[str] = []
         self.what_to_bring: list[str] = []
         self.case_type_description = self.self_service_hint = ""

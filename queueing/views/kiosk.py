@@ -113,6 +113,7 @@ def slip(request: HtmxHttpRequest, ticket_id: int) -> HttpResponse:
         pk=ticket_id,
         center=request.center,  # type: ignore[attr-defined]
     )
+    ticket.center = request.center  # type: ignore[attr-defined]
     token = request.session.get(SESSION_TOKENS, {}).get(str(ticket.pk))
     status_url = (
         request.build_absolute_uri(reverse("visitor-status", args=[token])) if token else None

@@ -7,6 +7,8 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from center.clock import FixedClock, use_clock
@@ -109,6 +111,26 @@ def test_valid_check_in_creates_visit_case_and_ticket_and_shows_the_slip(
     assert "<svg" in page
     assert qr_encodes(page, status_url)
     assert ticket.token_hash is not None
+
+
+def test_a_check_in_reads_its_case_type_once_and_the_slip_its_ticket_once(kiosk, case_type):
+    """The form looks the chosen case type up for its questions; cleaning the field takes
+    that one. The slip takes the center from the request, not from the ticket."""
+    kiosk.post("/kiosk/", kiosk_data(case_type, full_name="Warm-up"))
+    with CaptureQueriesContext(connection) as posted:
+        response = kiosk.post("/kiosk/", kiosk_data(case_type))
+    with CaptureQueriesContext(connection) as slip:
+        kiosk.get(response["Location"])
+
+    def reads(captured, table: str) -> int:
+        return sum(
+            query["sql"].startswith("SELECT") and f'FROM "{table}"' in query["sql"]
+            for query in captured.captured_queries
+        )
+
+    assert reads(posted, "center_casetype") == 1
+    assert reads(slip, "center_center") == 0
+    assert reads(slip, "queueing_ticket") == 1
 
 
 def test_the_slip_shows_the_time_on_the_centers_clock(kiosk, case_type):
