@@ -65,7 +65,7 @@ def site(issued, desk) -> Site:
         ),
         StaffPage("slip", "get", f"/kiosk/tickets/{ticket.pk}/", RECEPTION_ROLES),
         StaffPage("reception", "get", "/reception/", RECEPTION_ROLES),
-        StaffPage("walkout", "post", f"/reception/tickets/{ticket.pk}/walkout/", RECEPTION_ROLES),
+        StaffPage("walkout", "post", "/reception/walkout/", RECEPTION_ROLES, {"ticket": ticket.pk}),
         StaffPage("desk", "get", "/desk/", DESK_ROLES),
         StaffPage("desk-open", "post", f"/desk/{desk.number}/open/", DESK_ROLES),
         StaffPage("desk-act", "post", "/desk/call-next/", DESK_ROLES),
@@ -310,7 +310,7 @@ def test_staff_cannot_mark_a_visitor_of_another_center_as_gone(
 ):
     client.force_login(reception)
 
-    response = client.post(f"/reception/tickets/{other_center_ticket.pk}/walkout/")
+    response = client.post("/reception/walkout/", {"ticket": other_center_ticket.pk})
 
     assert response.status_code == 404
     other_center_ticket.refresh_from_db()

@@ -203,3 +203,17 @@ def test_passer_by_is_turned_away_and_counted(demo_center, sign_in) -> None:
     expect(counter).to_have_text("1")
     kiosk.goto("/reception/")
     expect(kiosk.locator(".stat", has_text="turned away today").locator("span")).to_have_text("1")
+
+
+def test_reception_marks_a_visitor_who_left_as_gone(demo_center, sign_in) -> None:
+    """One form per line: the pressed button says which visitor left, through htmx as
+    without it."""
+    floor = sign_in("reception", next_path="/reception/")
+    waiting = floor.locator(".stat", has_text="waiting").locator("span")
+    before = int(waiting.inner_text())
+    first = floor.locator("#floor tbody tr").first
+    code = first.locator("td.code").inner_text()
+    first.get_by_role("button", name=f"{code}: Left the building").click()
+    expect(waiting).to_have_text(str(before - 1))
+    expect(floor.locator("#floor td.code", has_text=code)).to_have_count(0)
+    expect(floor.locator("#floor tbody tr")).to_have_count(before - 1)

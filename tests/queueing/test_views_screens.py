@@ -57,7 +57,8 @@ def test_reception_floor_shows_who_waits_and_who_is_at_a_desk(client, reception,
     assert second.ticket.code in body
     assert "A001" in body
     assert "Desk 1" in body
-    assert f'action="/reception/tickets/{second.ticket.pk}/walkout/"' in body
+    assert 'action="/reception/walkout/"' in body
+    assert f'name="ticket" value="{second.ticket.pk}"' in body
 
 
 def test_reception_htmx_returns_only_the_floor(client, reception, issued):
@@ -71,10 +72,10 @@ def test_reception_htmx_returns_only_the_floor(client, reception, issued):
 
 def test_reception_marks_a_waiting_visitor_as_gone_once(client, reception, issued):
     client.force_login(reception)
-    path = f"/reception/tickets/{issued.ticket.pk}/walkout/"
+    gone = {"ticket": issued.ticket.pk}
 
-    first = client.post(path, follow=True)
-    second = client.post(path, follow=True)
+    first = client.post("/reception/walkout/", gone, follow=True)
+    second = client.post("/reception/walkout/", gone, follow=True)
 
     assert_in_page(first, "A001 marked as gone.")
     assert_in_page(second, "Only a waiting visitor can be marked as gone.")
@@ -82,9 +83,17 @@ def test_reception_marks_a_waiting_visitor_as_gone_once(client, reception, issue
     assert "Nobody waiting." in text(second)
 
 
-def test_walkout_of_an_unknown_ticket_is_404(client, reception):
+@pytest.mark.parametrize("ticket", ["424242", "", "A001", "-1", "1.0", "\u0661"])
+def test_walkout_of_an_unknown_ticket_is_404(client, reception, issued, ticket):
     client.force_login(reception)
-    assert client.post("/reception/tickets/424242/walkout/").status_code == 404
+
+    assert client.post("/reception/walkout/", {"ticket": ticket}).status_code == 404
+    assert Ticket.objects.get(pk=issued.ticket.pk).status == Ticket.Status.WAITING
+
+
+def test_walkout_without_a_ticket_is_404(client, reception):
+    client.force_login(reception)
+    assert client.post("/reception/walkout/").status_code == 404
 
 
 # Waiting-room board
