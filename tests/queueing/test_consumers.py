@@ -64,6 +64,7 @@ SEQ_MARKER = re.compile(r'<div id="live-seq" data-seq="(\d+)" hidden></div>')
 BOARD_CLOCK = re.compile(r'(<span class="board-clock">)\d\d:\d\d(</span>)')
 SERVING_ROW = re.compile(r'<td class="code">([^<]+)</td><td class="desk-no">(\d+)</td>')
 CALL_SEQ = re.compile(r'data-call-seq="(\d+)"')
+CALLS = re.compile(r'data-calls="(\d+)"')
 AHEAD = re.compile(r"(\d+) (?:person|people) ahead of you")
 CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]*)"')
@@ -172,6 +173,18 @@ def people_ahead(regions: str) -> int:
     ahead = AHEAD.search(regions)
     assert ahead, f"no position in {regions[:200]!r}"
     return int(ahead[1])
+
+
+def showing_anew(status: str, earlier: list[Push]) -> Callable[[Push], bool]:
+    """A push that shows ``status`` and, for a call, a call not shown before (a recall)."""
+    calls = {CALLS.search(push.regions)[1] for push in earlier if CALLS.search(push.regions)}
+
+    def shows(push: Push) -> bool:
+        if attribute(push.regions, "data-status") != status:
+            return False
+        return status != "CALLED" or attribute(push.regions, "data-calls") not in calls
+
+    return shows
 
 
 def attribute(regions: str, name: str) -> str:
@@ -594,16 +607,28 @@ async def test_a_visitor_socket_never_carries_another_visitors_ticket(
         return a, b, c
 
     a, b, c = await database_sync_to_async(check_in)()
-    steps = [ticket_call_next, ticket_recall, ticket_no_show, ticket_call_next, ticket_recall]
+    # B is first in line: called, called again, a no-show; then A is called, called again.
+    # Each step waits for the push it causes: steps that came faster than the hub refreshes
+    # would fold into one push (as they should), and the test would see fewer.
+    steps = [
+        (ticket_call_next, "b", "CALLED"),
+        (ticket_recall, "b", "CALLED"),
+        (ticket_no_show, "b", "NO_SHOW"),
+        (ticket_call_next, "a", "CALLED"),
+        (ticket_recall, "a", "CALLED"),
+    ]
     seen: dict[str, list[Push]] = {"a": [], "b": []}
     async with watching(visitor_path(a)) as screen_a, watching(visitor_path(b)) as screen_b:
+        screens = {"a": screen_a, "b": screen_b}
         seen["a"].append(await next_push(screen_a, timeout=SNAPSHOT_S))
         seen["b"].append(await next_push(screen_b, timeout=SNAPSHOT_S))
-        for step in steps:
+        for step, who, status in steps:
             await in_thread(step, desk=open_desk, by=rep)
-            await asyncio.sleep(0.1)
-            seen["a"] += await drain(screen_a)
-            seen["b"] += await drain(screen_b)
+            seen[who] += await pushes_until(
+                screens[who], showing_anew(status, seen[who]), within=UPDATE_S
+            )
+            other = "b" if who == "a" else "a"
+            seen[other] += await drain(screens[other])
 
     text_a = "".join(push.text for push in seen["a"])
     text_b = "".join(push.text for push in seen["b"])
