@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import dj_database_url
 import psycopg
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -191,7 +192,9 @@ def _default_database(url: str) -> Iterator[None]:
     starts), then puts the run's own database back."""
     old = connections.settings["default"]
     connections.close_all()
-    new = connections.configure_settings({"default": dj_database_url.parse(url)})["default"]
+    # With the options the settings give a PostgreSQL database (prepared statements).
+    parsed = {**dj_database_url.parse(url), "OPTIONS": dict(settings.POSTGRES_OPTIONS)}
+    new = connections.configure_settings({"default": parsed})["default"]
     connections.settings["default"] = new
     _forget_default()
     try:

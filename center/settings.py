@@ -119,6 +119,14 @@ _SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
 
+# The few statements that run on every call of a desk (center/db.py) are prepared once they
+# ran five times on a connection; Django's own queries never are. Behind a pooler that
+# cannot keep prepared statements (PgBouncer before 1.21, or without
+# max_prepared_statements) set PREPARED_STATEMENTS=0.
+POSTGRES_OPTIONS = (
+    {"prepare_threshold": 5} if _env_bool("PREPARED_STATEMENTS", default=True) else {}
+)
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'walkin.sqlite3'}",
@@ -133,6 +141,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_walkin_{os.getpid()}"}
+    DATABASES["default"].setdefault("OPTIONS", {}).update(POSTGRES_OPTIONS)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

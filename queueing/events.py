@@ -44,6 +44,7 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
 from center import clock
+from center.db import prepared_cursor
 from center.models import Center
 from queueing import groups
 from queueing.models import Desk, EventSequence, Ticket, TicketEvent
@@ -86,9 +87,9 @@ SEQUENCE_LOCK_CTE = f"sequence_lock AS ({_lock_seq_if_free_sql('%(center)s')})"
 _NUMBER_PENDING_SQL = (
     f"WITH pending AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM {_EVENT_TABLE} "  # noqa: S608 - table names, no input
     "WHERE center_id = %(center)s AND seq IS NULL), "
-    f"numbered AS (UPDATE {_EVENT_TABLE} AS event SET seq = %(last)s + pending.n FROM pending "
-    "WHERE event.id = pending.id RETURNING event.id) "
-    f"UPDATE {_SEQUENCE_TABLE} SET last_seq = %(last)s + %(own)s "
+    f"numbered AS (UPDATE {_EVENT_TABLE} AS event SET seq = %(last)s::bigint + pending.n "
+    "FROM pending WHERE event.id = pending.id RETURNING event.id) "
+    f"UPDATE {_SEQUENCE_TABLE} SET last_seq = %(last)s::bigint + %(own)s::bigint "
     "+ (SELECT count(*) FROM numbered) WHERE center_id = %(center)s "
     "RETURNING last_seq, ARRAY(SELECT id FROM numbered ORDER BY id)"
 )
@@ -109,11 +110,12 @@ def _lock_if_free(cursor: Any, center_id: int) -> int | None:
     return row[0] if row else None
 
 
-def _number_pending(cursor: Any, center_id: int, last_seq: int, own: int) -> tuple[int, list[int]]:
+def _number_pending(center_id: int, last_seq: int, own: int) -> tuple[int, list[int]]:
     """Under the lock: numbers the waiting events after ``last_seq`` and reserves ``own``
     numbers after them; returns the new last number and the ids it numbered."""
-    cursor.execute(_NUMBER_PENDING_SQL, {"center": center_id, "last": last_seq, "own": own})
-    new_last, event_ids = cursor.fetchone()
+    with prepared_cursor() as cursor:
+        cursor.execute(_NUMBER_PENDING_SQL, {"center": center_id, "last": last_seq, "own": own})
+        new_last, event_ids = cursor.fetchone()
     return new_last, list(event_ids)
 
 
@@ -137,7 +139,7 @@ def _next_seq(center: Center) -> tuple[int | None, list[int]]:
         if last_seq is None:
             connection._walkin_deferring = _current_transaction()
             return None, []
-        seq, earlier = _number_pending(cursor, center.pk, last_seq, own=1)
+    seq, earlier = _number_pending(center.pk, last_seq, own=1)
     return seq, earlier
 
 
@@ -185,7 +187,7 @@ def events_number_pending(center_id: int) -> int:
         return 0
     numbered = 0
     while True:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_NUMBER_COMMITTED_SQL, {"center": center_id})
             waiting, sequence_row, locked, event_ids = cursor.fetchone()
         if not waiting:
@@ -254,17 +256,17 @@ def ticket_event_written(event: TicketEvent, *, sequence_row: bool, last_seq: in
     ``event`` is the row as written, with its id; ``event.seq`` is set here when it is
     numbered before the commit. PostgreSQL only (SQLite has no data-modifying WITH)."""
     center_id = event.center_id
-    with connection.cursor() as cursor:
-        if not sequence_row:
+    if not sequence_row:
+        with connection.cursor() as cursor:
             last_seq = _lock_if_free(cursor, center_id)
-        deferring = getattr(connection, "_walkin_deferring", None) == _current_transaction()
-        if last_seq is None or deferring:
-            connection._walkin_deferring = _current_transaction()
-            transaction.on_commit(lambda: events_number_pending(center_id))
-            return
-        # Numbered here in a statement of its own (its snapshot sees every number an
-        # earlier holder committed): the waiting events and this one, in the order written.
-        new_last, event_ids = _number_pending(cursor, center_id, last_seq, own=0)
+    deferring = getattr(connection, "_walkin_deferring", None) == _current_transaction()
+    if last_seq is None or deferring:
+        connection._walkin_deferring = _current_transaction()
+        transaction.on_commit(lambda: events_number_pending(center_id))
+        return
+    # Numbered here in a statement of its own (its snapshot sees every number an earlier
+    # holder committed): the waiting events and this one, in the order written.
+    new_last, event_ids = _number_pending(center_id, last_seq, own=0)
     position = event_ids.index(event.pk)
     event.seq = new_last - len(event_ids) + position + 1
     _publish_on_commit(event, before=event_ids[:position], after=event_ids[position + 1 :])

@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from center import clock
+from center.db import literal, prepared_cursor
 from center.errors import DomainError
 from center.models import (
     AssistanceNeed,
@@ -360,18 +361,21 @@ def _claim_sql(vendor: str) -> str:
     columns = ", ".join(field.column for field in Ticket._meta.concrete_fields)
     # SQLite has no row locks: its writers are already serialised (BEGIN IMMEDIATE).
     skip_locked = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
+    # The statuses are written in (code constants): the plan PostgreSQL keeps for the
+    # prepared statement then reads the waiting line from its partial index.
+    called, serving = literal(Ticket.Status.CALLED), literal(Ticket.Status.SERVING)
     return (
-        f"UPDATE {ticket} SET status = %(called)s, desk_id = %(desk)s, called_at = %(now)s,"  # noqa: S608 - table and column names, no input
+        f"UPDATE {ticket} SET status = {called}, desk_id = %(desk)s, called_at = %(now)s,"  # noqa: S608 - table and column names, code constants, no input
         " call_count = 1"
         f" WHERE id = (SELECT id FROM {ticket} WHERE center_id = %(center)s"
-        " AND status = %(waiting)s"
+        f" AND status = {literal(Ticket.Status.WAITING)}"
         f" AND service_id IN (SELECT service_id FROM {Desk.services.through._meta.db_table}"
         " WHERE desk_id = %(desk)s)"
         " AND (away_since IS NULL OR away_since <= %(away_until)s)"
         f" AND EXISTS (SELECT 1 FROM {Desk._meta.db_table} WHERE id = %(desk)s"
-        " AND operator_id = %(by)s AND status = %(open)s)"
+        f" AND operator_id = %(by)s AND status = {literal(Desk.Status.OPEN)})"
         f" AND NOT EXISTS (SELECT 1 FROM {ticket} WHERE desk_id = %(desk)s"
-        " AND status IN (%(called)s, %(serving)s))"
+        f" AND status IN ({called}, {serving}))"
         f" ORDER BY rank_at, id LIMIT 1{skip_locked})"
         f" RETURNING {columns}"
     )
@@ -382,10 +386,6 @@ def _claim_params(desk: Desk, by: AbstractBaseUser, now: dt.datetime) -> dict[st
     # the center's grace period is over.
     grace = dt.timedelta(minutes=desk.center.step_away_grace_minutes)
     return {
-        "called": Ticket.Status.CALLED,
-        "serving": Ticket.Status.SERVING,
-        "waiting": Ticket.Status.WAITING,
-        "open": Desk.Status.OPEN,
         "desk": desk.pk,
         "by": by.pk,
         "center": desk.center_id,
@@ -410,11 +410,13 @@ def _claim_logged_sql() -> str:
     statement. It inserts the audit entry and the CALLED event (without a number), tries
     the event-number lock and looks whether anybody in the line stepped away."""
     ticket = Ticket._meta.db_table
+    waiting = literal(Ticket.Status.WAITING)
     return (
         f"WITH claimed AS ({_claim_sql('postgresql')}),"  # noqa: S608 - table names, no input
         f" audit AS (INSERT INTO {AuditEvent._meta.db_table}"
         " (center_id, actor_id, action, subject, details, at)"
-        " SELECT center_id, %(by)s, %(action)s, %(subject)s || code, %(details)s::jsonb, %(now)s"
+        " SELECT center_id, %(by)s, %(action)s, %(subject)s::text || code, %(details)s::jsonb,"
+        " %(now)s"
         " FROM claimed),"
         f" event AS (INSERT INTO {TicketEvent._meta.db_table}"
         " (center_id, seq, kind, ticket_id, desk_id, actor_id, at, data)"
@@ -422,7 +424,7 @@ def _claim_logged_sql() -> str:
         f" FROM claimed RETURNING id), {SEQUENCE_LOCK_CTE}"
         " SELECT claimed.*, event.id AS event_id,"
         f" EXISTS (SELECT 1 FROM {ticket} AS line WHERE line.center_id = claimed.center_id"
-        " AND line.service_id = claimed.service_id AND line.status = %(waiting)s"
+        f" AND line.service_id = claimed.service_id AND line.status = {waiting}"
         " AND line.away_since IS NOT NULL) AS anyone_away,"
         " EXISTS (SELECT 1 FROM sequence_lock) AS sequence_row,"
         " (SELECT last_seq FROM sequence_lock) AS last_seq"
@@ -440,7 +442,7 @@ def _claim_logged(desk: Desk, by: AbstractBaseUser, now: dt.datetime) -> Ticket 
         "details": json.dumps({"desk": desk.number}),
         "kind": TicketEvent.Kind.CALLED,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_claim_logged_sql(), params)
         row = cursor.fetchone()
     if row is None:

@@ -127,3 +127,23 @@ def test_a_call_walks_the_waiting_line_from_its_front(
 
     assert "ticket_waiting_in_order" in plan, plan
     assert "Sort" not in plan, plan
+
+
+@pytest.mark.django_db
+def test_the_claim_and_the_numbering_are_prepared_once_they_ran_five_times(
+    center, case_type, accounts_service, reception
+):
+    """PostgreSQL parses and plans them once per connection, not on every call."""
+    for n in range(7):
+        issue(center, case_type, by=reception, name=f"Visitor {n}")
+    rep = staff_user(center, Role.REPRESENTATIVE, "pg-rep-prepared")
+    desk = desk_open(desk=DeskFactory(center=center, number=1, services=[accounts_service]), by=rep)
+    for _ in range(7):
+        assert ticket_call_next(desk=desk, by=rep) is not None
+        ticket_no_show(desk=desk, by=rep)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(text.startswith("WITH claimed AS") for text in prepared), prepared
+    assert any(text.startswith("WITH pending AS") for text in prepared), prepared

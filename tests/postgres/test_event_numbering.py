@@ -252,3 +252,23 @@ def test_a_call_at_a_center_without_a_sequence_row_starts_it(
 
     assert TicketEvent.objects.get(ticket=waiting).seq == 1
     assert assert_gap_free(center) == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("last", [2**15 - 2, 2**31 - 2])
+def test_numbers_go_past_the_small_integer_ranges(
+    center, case_type, accounts_service, reception, last
+):
+    """The numbering's statements send their parameters typed by size (a number below
+    32,768 as a smallint): they add them as bigints, or a center's 32,768th event would
+    fail with "smallint out of range"."""
+    EventSequence.objects.update_or_create(center=center, defaults={"last_seq": last})
+    waiting = issue(center, case_type, by=reception).ticket
+    desk, rep = desk_opened(center, accounts_service)
+
+    assert ticket_call_next(desk=desk, by=rep) == waiting
+
+    seqs = TicketEvent.objects.filter(center=center).order_by("seq").values_list("seq", flat=True)
+    # ISSUED, DESK_CHANGED (the desk opened), CALLED.
+    assert list(seqs) == [last + 1, last + 2, last + 3]
+    assert EventSequence.objects.get(center=center).last_seq == last + 3
