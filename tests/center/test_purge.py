@@ -175,11 +175,14 @@ def test_phones_in_callbacks_consents_and_the_text_outbox_are_erased_too(case, r
     message = TextMessage.objects.get(ticket=ticket)
     assert (message.phone, message.body) == ("", "Ticket A001, please go to desk 3 now.")
     # Nothing of the phone number is left anywhere in the case's rows.
-    assert "1111" not in repr(
+    # (Its text fields: a time's microseconds may well hold "1111".)
+    rows = (
         list(Callback.objects.filter(case=case).values())
         + list(TextMessage.objects.filter(ticket__case=case).values())
         + list(Visitor.objects.filter(pk=case.visit.visitor_id).values())
     )
+    texts = [value for row in rows for value in row.values() if isinstance(value, str)]
+    assert not [text for text in texts if "1111" in text]
 
 
 @pytest.mark.parametrize("status", [Callback.Status.PROMISED, Callback.Status.ATTEMPTED])
