@@ -26,6 +26,7 @@ publication after it, to show where the time goes.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import os
 import threading
@@ -193,7 +194,7 @@ def _default_database(url: str) -> Iterator[None]:
     old = connections.settings["default"]
     connections.close_all()
     # With the options the settings give a PostgreSQL database (prepared statements).
-    parsed = {**dj_database_url.parse(url), "OPTIONS": dict(settings.POSTGRES_OPTIONS)}
+    parsed = {**dj_database_url.parse(url), "OPTIONS": copy.deepcopy(settings.POSTGRES_OPTIONS)}
     new = connections.configure_settings({"default": parsed})["default"]
     connections.settings["default"] = new
     _forget_default()

@@ -119,18 +119,28 @@ _SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
 
-# The few statements that run on every call of a desk (center/db.py) are prepared once they
-# ran five times on a connection; Django's own queries never are. Behind a pooler that
-# cannot keep prepared statements (PgBouncer before 1.21, or without
-# max_prepared_statements) set PREPARED_STATEMENTS=0.
-POSTGRES_OPTIONS = (
-    {"prepare_threshold": 5} if _env_bool("PREPARED_STATEMENTS", default=True) else {}
-)
+# PostgreSQL connections: a pool per worker process (psycopg_pool). Under ASGI each request
+# runs in a thread of its own, so a connection kept per thread (CONN_MAX_AGE) is never
+# reused: they pile up until the server refuses more ("too many clients"), as Django's
+# documentation warns. A pooled connection serves request after request, and the few
+# statements that run on every call of a desk (center/db.py) are prepared on it once they
+# ran five times there; Django's own queries never are. Behind a pooler that cannot keep
+# prepared statements (PgBouncer before 1.21, or without max_prepared_statements) set
+# PREPARED_STATEMENTS=0.
+POSTGRES_OPTIONS: dict[str, object] = {
+    "pool": {
+        "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX", "20")),
+        # A request waits this long for a free connection before it fails.
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+    },
+}
+if _env_bool("PREPARED_STATEMENTS", default=True):
+    POSTGRES_OPTIONS["prepare_threshold"] = 5
 
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'walkin.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
