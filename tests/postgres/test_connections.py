@@ -18,12 +18,15 @@ from tests.e2e.daphne import DaphneServer, free_port, server_env
 
 REQUESTS = 40
 STATS_FLUSH_S = 1.5
+#: The worker's connections say who they are (libpq reads PGAPPNAME): this test's own
+#: process keeps a pool of its own, as full as its earlier tests left it.
+WORKER_APP = "walkin-pool-test"
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def sessions_and_open_connections() -> tuple[int, int]:
-    """Sessions ever opened to this database, and those open now but this one."""
+    """Sessions ever opened to this database, and the worker's open now."""
     time.sleep(STATS_FLUSH_S)  # backends report their statistics at most once a second
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
@@ -31,13 +34,15 @@ def sessions_and_open_connections() -> tuple[int, int]:
         sessions = cursor.fetchone()[0]
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " WHERE datname = current_database() AND application_name = %s",
+            [WORKER_APP],
         )
         return sessions, cursor.fetchone()[0]
 
 
 def test_a_worker_serves_many_requests_on_a_few_pooled_connections(center, tmp_path: Path):
-    server = DaphneServer(port=free_port(), env=server_env(), log=tmp_path / "worker.log")
+    env = server_env(PGAPPNAME=WORKER_APP)
+    server = DaphneServer(port=free_port(), env=env, log=tmp_path / "worker.log")
     server.launch().wait_until_ready()
     try:
         before, _ = sessions_and_open_connections()
@@ -54,4 +59,4 @@ def test_a_worker_serves_many_requests_on_a_few_pooled_connections(center, tmp_p
 
     # One connection per request would be 40 sessions; kept per thread, 40 left open.
     assert after - before <= 5, server.log_tail()
-    assert open_now <= 5
+    assert 1 <= open_now <= 5
