@@ -193,7 +193,9 @@ def _default_database(url: str) -> Iterator[None]:
     starts), then puts the run's own database back."""
     old = connections.settings["default"]
     connections.close_all()
-    # With the options the settings give a PostgreSQL database (prepared statements).
+    _close_pool()
+    # With the options the settings give a PostgreSQL database (its pool, prepared
+    # statements).
     parsed = {**dj_database_url.parse(url), "OPTIONS": copy.deepcopy(settings.POSTGRES_OPTIONS)}
     new = connections.configure_settings({"default": parsed})["default"]
     connections.settings["default"] = new
@@ -202,8 +204,16 @@ def _default_database(url: str) -> Iterator[None]:
         yield
     finally:
         connections.close_all()
+        # Django keeps one pool per alias: this database's must not serve the next one.
+        _close_pool()
         connections.settings["default"] = old
         _forget_default()
+
+
+def _close_pool() -> None:
+    close = getattr(connections["default"], "close_pool", None)
+    if close is not None:
+        close()
 
 
 def _forget_default() -> None:
