@@ -300,8 +300,14 @@ def publish(payload: dict[str, Any]) -> None:
         logger.exception("could not publish floor event %s", payload["seq"])
 
 
+#: How long a publication may take before it is given up (and logged): a channel layer that
+#: stopped answering must not hold the request whose change is already committed.
+PUBLISH_TIMEOUT_S = 5.0
+
+
 def _run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Runs a channel-layer call from sync code and waits for it.
+    """Runs a channel-layer call from sync code and waits for it, at most
+    ``PUBLISH_TIMEOUT_S``.
 
     In a request under the server, on the server's event loop, the loop the in-memory
     layer's receivers wait on: ``async_to_sync`` finds it where asgiref keeps it for the
@@ -309,13 +315,14 @@ def _run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
     Elsewhere (a management command, the simulator, a thread of a test or benchmark)
     ``async_to_sync`` would start a thread and an event loop for every call (half a
     millisecond); one loop in a thread of its own serves every such call of the process."""
+    bounded = asyncio.wait_for(coroutine, PUBLISH_TIMEOUT_S)
     if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
 
         async def awaited() -> Any:
-            return await coroutine
+            return await bounded
 
         return async_to_sync(awaited)()
-    return asyncio.run_coroutine_threadsafe(coroutine, _publisher_loop()).result()
+    return asyncio.run_coroutine_threadsafe(bounded, _publisher_loop()).result()
 
 
 #: Process id -> its publisher loop and the thread running it (a forked child starts its own).

@@ -3,7 +3,9 @@ kept for that, in order, instead of a new thread and loop per send."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -29,3 +31,23 @@ def test_sends_outside_the_server_share_one_loop_and_keep_their_order():
         async_to_sync(layer.group_discard)(groups.center_floor(CENTER), channel)
         events.publisher_close()
     assert "walkin-publisher" not in {thread.name for thread in threading.enumerate()}
+
+
+class _StuckLayer:
+    """A channel layer whose sends never finish, as one whose Redis stopped answering."""
+
+    async def group_send(self, group, message):
+        await asyncio.Event().wait()
+
+
+def test_a_send_that_never_finishes_is_given_up_and_logged(monkeypatch, caplog):
+    monkeypatch.setattr(events, "get_channel_layer", _StuckLayer)
+    monkeypatch.setattr(events, "PUBLISH_TIMEOUT_S", 0.2)
+    started = time.monotonic()
+    try:
+        events.publish({"type": "floor.event", "center": CENTER, "seq": 7})
+    finally:
+        events.publisher_close()
+    # The request that committed the change goes on; the screens resynchronise from the log.
+    assert time.monotonic() - started < 5
+    assert "could not publish floor event 7" in caplog.text
