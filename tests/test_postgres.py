@@ -38,6 +38,7 @@ def _reachable(url: str) -> str | None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(660)  # its child run has 600 s, and each of its tests the usual 300
 def test_postgres_suite():
     problem = _reachable(POSTGRES_URL)
     if problem:
