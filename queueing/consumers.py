@@ -163,7 +163,7 @@ class SupervisorScreen(StaffScreen):
         if key not in floor.rendered:
             floor.rendered[key] = render_to_string(
                 "queueing/supervisor/dashboard.html#kpis",
-                {"kpis": day_kpis(floor.center), "floor": floor},
+                {"kpis": day_kpis(floor.center, floor), "floor": floor},
             )
         return floor.rendered[key]
 

@@ -627,9 +627,10 @@ class DayKpis:
     desks_open: int
 
 
-def day_kpis(center: Center) -> DayKpis:
+def day_kpis(center: Center, floor: Floor | None = None) -> DayKpis:
     """Today's numbers; a wait is the time from issue to the first call (the transfer of a
-    visitor keeps the first ticket's wait)."""
+    visitor keeps the first ticket's wait). A screen that read the ``floor`` already passes
+    it: its visit counts and desks are not read a second time."""
     day = service_date(center)
     today = Ticket.objects.filter(center=center, service_date=day)
     counts = today.aggregate(
@@ -647,7 +648,12 @@ def day_kpis(center: Center) -> DayKpis:
         .filter(first_called_at__isnull=False)
         .values_list("issued_at", "first_called_at")
     ]
-    visits = visit_counts_today(center)
+    if floor is None:
+        visits = visit_counts_today(center)
+        desks_open = Desk.objects.filter(center=center, status=Desk.Status.OPEN).count()
+    else:
+        visits = {"turned_away": floor.turned_away_today, "checked_in": floor.checked_in_today}
+        desks_open = sum(desk.status == Desk.Status.OPEN for desk in floor.desks)
     return DayKpis(
         waiting=counts["waiting"],
         called_or_serving=counts["active"],
@@ -659,7 +665,7 @@ def day_kpis(center: Center) -> DayKpis:
         cancelled=counts["cancelled"],
         turned_away=visits["turned_away"],
         checked_in=visits["checked_in"],
-        desks_open=Desk.objects.filter(center=center, status=Desk.Status.OPEN).count(),
+        desks_open=desks_open,
     )
 
 

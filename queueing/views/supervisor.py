@@ -45,7 +45,7 @@ def _page(request: HtmxHttpRequest, form: NoticeForm | None = None, status: int 
         request,
         TEMPLATE,
         {
-            "kpis": day_kpis(center),
+            "kpis": day_kpis(center, floor),
             "floor": floor,
             "notices": floor.notices,
             "notice_form": form or NoticeForm(),

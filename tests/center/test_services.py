@@ -4,7 +4,8 @@ decisions on cases, and the invariants the database itself enforces."""
 import datetime as dt
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from center.clock import FixedClock, use_clock
 from center.errors import DomainError
@@ -25,7 +26,8 @@ from center.services import (
     visit_check_in,
     visit_turn_away,
 )
-from queueing.selectors import day_kpis
+from queueing.models import Desk
+from queueing.selectors import day_kpis, floor_snapshot
 from tests.center.factories import CaseTypeFactory, PlatformAccountFactory
 
 NOON_2026 = dt.datetime(2026, 6, 1, 4, 0, tzinfo=dt.UTC)
@@ -143,6 +145,24 @@ def test_turn_away_is_counted_without_a_visitor_or_case(center, reception):
     check_in(center, by=reception)
     assert day_kpis(center).checked_in == 1
     assert AuditEvent.objects.filter(action="visit.turned_away").count() == 1
+
+
+def test_the_days_numbers_taken_from_the_floor_are_the_ones_read_on_their_own(
+    center, reception, open_desk
+):
+    """The supervisor's screen reads the floor, then the day's numbers: the counts the floor
+    already holds (visits, open desks) are taken from it instead of read a second time."""
+    visit_turn_away(center=center, reason=TurnAwayReason.NOT_A_VISITOR, by=None)
+    check_in(center, by=reception)
+    check_in(center, by=reception)
+    kpis = day_kpis(center)
+    assert (kpis.turned_away, kpis.checked_in, kpis.desks_open) == (1, 2, 1)
+    floor = floor_snapshot(center)
+    with CaptureQueriesContext(connection) as queries:
+        from_floor = day_kpis(center, floor=floor)
+    assert from_floor == kpis
+    tables = (f'"{Visit._meta.db_table}"', f'"{Desk._meta.db_table}"')
+    assert not [query for query in queries if any(table in query["sql"] for table in tables)]
 
 
 def test_turn_away_needs_a_known_reason(center):

@@ -40,7 +40,7 @@ MAX_QUERIES = {
     "reception": 12,
     "desk": 11,  # two of them: the case's identity checks, the specialists
     "board": 10,
-    "supervisor": 20,  # three of them: overdue callbacks marked, listed, today's share
+    "supervisor": 18,  # three of them: overdue callbacks marked, listed, today's share
     "supervisor_day": 6,  # one of them: the satisfaction ratings by case type and desk
     # Two of them: who was called first, and why; the visitors of lines that share the
     # line's desks ranked ahead (the wait estimate, docs/simulation.md).
