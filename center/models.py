@@ -198,7 +198,10 @@ class Visit(models.Model):
         CHECKED_IN = "CHECKED_IN", _("Checked in")
         TURNED_AWAY = "TURNED_AWAY", _("Turned away")
 
-    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="visits")
+    # No index of its own: the indexes below that start with the center serve it.
+    center = models.ForeignKey(
+        Center, on_delete=models.PROTECT, related_name="visits", db_index=False
+    )
     visitor = models.ForeignKey(
         Visitor, on_delete=models.PROTECT, related_name="visits", null=True, blank=True
     )
@@ -218,7 +221,9 @@ class Visit(models.Model):
     turned_away_note = models.CharField(_("note"), max_length=200, blank=True)
     # Recorded by the guardian check of a minor's case; erased with the visitor's name.
     guardian_name = models.CharField(_("guardian's name"), max_length=120, blank=True)
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Unique by a constraint (below), not the field: on PostgreSQL a unique text field gets
+    # a second index for LIKE, which no lookup of a key uses and every check-in writes.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - unique: many nulls
     at = models.DateTimeField(_("at"))
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
@@ -229,6 +234,9 @@ class Visit(models.Model):
         verbose_name_plural = _("visits")
         indexes: ClassVar = [models.Index(fields=["center", "at"])]
         constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="visit_idempotency_key_unique"
+            ),
             models.CheckConstraint(
                 name="visit_checked_in_passed_security",
                 condition=~Q(status="CHECKED_IN")
@@ -418,7 +426,8 @@ class Case(models.Model):
     center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="cases")
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="cases")
     case_type = models.ForeignKey(CaseType, on_delete=models.PROTECT, related_name="cases")
-    reference = models.CharField(_("reference"), max_length=32, unique=True)
+    # Unique by a constraint (below): see Visit.idempotency_key.
+    reference = models.CharField(_("reference"), max_length=32)
     account_handle = models.CharField(_("account ID"), max_length=64, blank=True)
     platform_account = models.ForeignKey(
         PlatformAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
@@ -440,6 +449,9 @@ class Case(models.Model):
     class Meta:
         verbose_name = _("case")
         verbose_name_plural = _("cases")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["reference"], name="case_reference_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -651,7 +663,10 @@ class CallbackAttempt(AppendOnlyModel):
 class AuditEvent(AppendOnlyModel):
     """Append-only trail of every staff action on a case, ticket or desk."""
 
-    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="audit_events")
+    # No index of its own: the index below that starts with the center serves it.
+    center = models.ForeignKey(
+        Center, on_delete=models.PROTECT, related_name="audit_events", db_index=False
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )

@@ -152,7 +152,10 @@ class Ticket(models.Model):
     ACTIVE_STATUSES: ClassVar = (Status.CALLED, Status.SERVING)
     OPEN_STATUSES: ClassVar = (Status.WAITING, Status.CALLED, Status.SERVING)
 
-    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="tickets")
+    # No index of its own: the indexes below that start with the center serve it.
+    center = models.ForeignKey(
+        Center, on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="tickets")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="tickets")
     service_date = models.DateField(_("service day"))
@@ -173,7 +176,8 @@ class Ticket(models.Model):
     )
     call_count = models.PositiveSmallIntegerField(_("calls"), default=0)
     language = models.CharField(max_length=16, choices=settings.LANGUAGES, default="en")
-    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Unique by a constraint (below): see center.models.Visit.idempotency_key.
+    token_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - unique: many nulls
     token_expires_at = models.DateTimeField(null=True, blank=True)
     away_since = models.DateTimeField(_("stepped away at"), null=True, blank=True)
     incident_choice = models.CharField(
@@ -215,6 +219,7 @@ class Ticket(models.Model):
                 fields=["center", "service", "service_date", "number"],
                 name="ticket_number_unique_per_service_day",
             ),
+            models.UniqueConstraint(fields=["token_hash"], name="ticket_token_hash_unique"),
             models.UniqueConstraint(
                 fields=["desk"],
                 condition=Q(status__in=["CALLED", "SERVING"]),
@@ -287,7 +292,10 @@ class TicketEvent(AppendOnlyModel):
         BACK = "BACK", _("Visitor is back")
         NOTICE = "NOTICE", _("Incident notice changed")
 
-    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="ticket_events")
+    # No index of its own: the numbers' unique index starts with the center.
+    center = models.ForeignKey(
+        Center, on_delete=models.PROTECT, related_name="ticket_events", db_index=False
+    )
     # Null only between the commit of the change and its numbering (see queueing.events).
     seq = models.PositiveBigIntegerField(null=True, blank=True)
     kind = models.CharField(max_length=20, choices=Kind)
@@ -355,7 +363,10 @@ class TextMessage(models.Model):
         FAILED = "FAILED", _("Sender failed")
 
     center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="+")
-    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="text_messages")
+    # No index of its own: the one-text-per-kind constraint's index starts with the ticket.
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, related_name="text_messages", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     phone = models.CharField(_("phone"), max_length=32)
     language = models.CharField(_("language"), max_length=16, choices=settings.LANGUAGES)
