@@ -51,6 +51,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from bench.apps.checkin_urls import UNLIMITED, WRITE_PATH, table_create
+from bench.claims import wal_position, wal_since
 from bench.report import median, percentile
 from bench.runner import Context
 from bench.scenario import CASE_TYPE_CODE, staff
@@ -96,6 +97,8 @@ class Load:
     client_cpu_s: float = 0.0
     #: Ticket ids of the slips received.
     tickets: list[int] = field(default_factory=list)
+    #: Write-ahead log the server wrote over the phase (PostgreSQL).
+    wal_bytes: int = 0
 
     @property
     def rate(self) -> float:
@@ -226,6 +229,7 @@ def drive(
     for thread in threads:
         thread.start()
     worker_cpu, client_cpu = worker.cpu_seconds(), _own_cpu_s()
+    wal_start = wal_position()
     begin = time.perf_counter()
     deadline = begin + seconds
     start.wait()
@@ -234,6 +238,7 @@ def drive(
     load.seconds = time.perf_counter() - begin
     load.worker_cpu_s = worker.cpu_seconds() - worker_cpu
     load.client_cpu_s = _own_cpu_s() - client_cpu
+    load.wal_bytes = wal_since(wal_start)
     load.requests = load.units * requests_per_unit
     return load
 
@@ -406,6 +411,15 @@ def _report_loads(
         f" {percentile(bare_values, 0.95) * 1000:.1f} ms; check-in flow p95"
         f" {percentile([v for x in checkins for v in x.latencies['flow']], 0.95) * 1000:.0f} ms"
     )
+    if database == "postgresql":
+        # What a check-in writes (its rows, their indexes, the session), whatever the
+        # machine's speed; beside the bare view's one row.
+        report.figure(
+            f"{prefix}.wal_per_checkin",
+            median([x.wal_bytes / max(x.units, 1) for x in checkins]),
+            "B",
+            baseline=median([x.wal_bytes / max(x.units, 1) for x in writes]),
+        )
     worker_ms = median([1000 * x.worker_cpu_s / max(x.requests, 1) for x in checkins])
     bare_worker_ms = median([1000 * x.worker_cpu_s / max(x.requests, 1) for x in writes])
     report.figure(f"{prefix}.worker_cpu_per_request", worker_ms, "ms", baseline=bare_worker_ms)

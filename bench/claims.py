@@ -368,19 +368,34 @@ def _threads(work: Callable[[int, list[int], Callable[[], None]], None]) -> Drai
     threads = [threading.Thread(target=body, args=(index,)) for index in range(DESKS)]
     for thread in threads:
         thread.start()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()")
-        (wal_start,) = cursor.fetchone()
+    wal_start = wal_position()
     with contextlib.suppress(threading.BrokenBarrierError):
         start.wait()
     begin = time.perf_counter()
     for thread in threads:
         thread.join(timeout=300)
     seconds = time.perf_counter() - begin
+    return Drain(
+        seconds, [pk for part in claimed for pk in part], errors, wal_bytes=wal_since(wal_start)
+    )
+
+
+def wal_position() -> str | None:
+    """Where the server's write-ahead log is (PostgreSQL; None elsewhere)."""
+    if connection.vendor != "postgresql":
+        return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)::bigint", [wal_start])
-        (wal_bytes,) = cursor.fetchone()
-    return Drain(seconds, [pk for part in claimed for pk in part], errors, wal_bytes=wal_bytes)
+        cursor.execute("SELECT pg_current_wal_lsn()")
+        return cursor.fetchone()[0]
+
+
+def wal_since(start: str | None) -> int:
+    """Bytes of write-ahead log the whole server wrote since ``start`` (0 without one)."""
+    if start is None:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)::bigint", [start])
+        return cursor.fetchone()[0]
 
 
 def _drain_service(floor: Floor, *, phased: bool = False) -> Drain:
