@@ -198,7 +198,7 @@ class Visit(models.Model):
         CHECKED_IN = "CHECKED_IN", _("Checked in")
         TURNED_AWAY = "TURNED_AWAY", _("Turned away")
 
-    # No index of its own: the indexes below that start with the center serve it.
+    # No index of its own: the index below that starts with the center serves it.
     center = models.ForeignKey(
         Center, on_delete=models.PROTECT, related_name="visits", db_index=False
     )
