@@ -43,7 +43,7 @@ def sessions_and_open_connections() -> tuple[int, int]:
 def test_a_worker_serves_many_requests_on_a_few_pooled_connections(center, tmp_path: Path):
     env = server_env(PGAPPNAME=WORKER_APP)
     server = DaphneServer(port=free_port(), env=env, log=tmp_path / "worker.log")
-    server.launch().wait_until_ready()
+    server.start()
     try:
         before, _ = sessions_and_open_connections()
         for _ in range(REQUESTS):
