@@ -1,7 +1,13 @@
 """Fixtures for every test: a small center with two services, desks and staff."""
 
+import copy
+import os
+from collections.abc import Iterator
+
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from center.models import Role
 from queueing.services import desk_open
@@ -22,6 +28,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     and both workers finish together."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: ("e2e" in item.path.parts, item.path not in slow_files))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_keys_of_this_worker(worker_id: str) -> Iterator[None]:
+    """Each pytest-xdist worker keeps its own keys in a shared Redis: the channel layer's
+    and the cache's prefixes end with the worker's id.
+
+    The workers' databases are apart, but their centers get the same ids, so one worker's
+    events would reach the other's screens; and a test that empties the channel layer
+    (``layer.flush()`` deletes every key of its prefix) would empty it under the other
+    worker's tests, whose messages and groups would then never come. Servers the tests
+    start take the prefixes from the environment, so it says the same.
+    """
+    if not settings.REDIS_URL:
+        yield
+        return
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    caches = copy.deepcopy(settings.CACHES)
+    # The separator ends the prefix: a flush of "…-gw1:*" leaves "…-gw10:" alone.
+    layers["default"]["CONFIG"]["prefix"] += f"-{worker_id}:"
+    caches["default"]["KEY_PREFIX"] += f"-{worker_id}"
+    environment = {
+        "CHANNEL_LAYER_PREFIX": layers["default"]["CONFIG"]["prefix"],
+        "CACHE_KEY_PREFIX": caches["default"]["KEY_PREFIX"],
+    }
+    with (
+        override_settings(CHANNEL_LAYERS=layers, CACHES=caches),
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        for name, value in environment.items():
+            patch.setitem(os.environ, name, value)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -13,6 +13,16 @@ from channels.layers import get_channel_layer
 from queueing import events, groups
 
 CENTER = 987_654
+RECEIVE_S = 10.0
+
+
+def received(layer, channel: str) -> dict:
+    """The channel's next message; fails, instead of waiting for ever, if none comes."""
+
+    async def receive() -> dict:
+        return await asyncio.wait_for(layer.receive(channel), RECEIVE_S)
+
+    return async_to_sync(receive)()
 
 
 def test_sends_outside_the_server_share_one_loop_and_keep_their_order():
@@ -26,7 +36,7 @@ def test_sends_outside_the_server_share_one_loop_and_keep_their_order():
         started = [thread.name for thread in threading.enumerate() if thread.ident not in before]
         # At most the publisher's own thread, started by the first send of the process.
         assert set(started) <= {"walkin-publisher"}
-        assert [async_to_sync(layer.receive)(channel)["seq"] for _ in range(3)] == [1, 2, 3]
+        assert [received(layer, channel)["seq"] for _ in range(3)] == [1, 2, 3]
     finally:
         async_to_sync(layer.group_discard)(groups.center_floor(CENTER), channel)
         events.publisher_close()
