@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 pytestmark = pytest.mark.skipif(
-    not settings.REDIS_URL, reason="no Redis: the in-memory layer and cache are per process"
+    not settings.REDIS_URL, reason="REDIS_URL unset: the in-memory layer and cache are per process"
 )
 
 RECEIVE_S = 5.0
