@@ -3,10 +3,35 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
+
+
+class OneThreadASGIHandler(ASGIHandler):
+    """Django's ASGI handler, its middleware chain built as under WSGI and entered from the
+    event loop once per request.
+
+    For ASGI Django builds the chain around an asynchronous core. With synchronous
+    middleware in it (WhiteNoise's, ours), a request crossed from the loop into its thread
+    for that middleware, back out to the loop for the core (and django-axes', asynchronous
+    when it can be), and into the thread again for each synchronous ``process_view`` (the
+    CSRF check's, the rate limits') and for the view: four hand-offs into the thread and one
+    out, each through futures and the loop, on every request. Every view here is
+    synchronous: built as for WSGI, the whole chain runs in the request's thread, the view
+    included (an asynchronous one would be handed back to the loop from there).
+    ``tests/center/test_asgi.py`` counts the crossings: it fails if a Django upgrade
+    changes how the chain is built.
+    """
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "center.settings")
-django_application = get_asgi_application()
+django.setup(set_prefix=False)  # what get_asgi_application() does before its handler
+django_application = OneThreadASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up first
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

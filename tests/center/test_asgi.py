@@ -1,0 +1,116 @@
+"""HTTP through ``center.asgi``: the middleware chain and the view run in the request's one
+thread, entered once from the event loop."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from asgiref.sync import AsyncToSync, SyncToAsync
+from channels.db import database_sync_to_async
+from channels.testing import HttpCommunicator
+from django.conf import settings
+
+from center.asgi import application
+from queueing import analytics
+from tests.e2e.daphne import session_cookie
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+#: Django's own, around the chain: request_started's receivers (synchronous: they close
+#: stale database connections) and the response's close, which sends request_finished.
+SIGNAL_CROSSINGS = 2
+HOST = (b"host", b"testserver")
+RESPONSE_S = 10.0
+
+
+async def fetch(method: str, path: str, body: bytes = b"", headers=()) -> dict[str, Any]:
+    """The response, once the application has finished with the request (closed it).
+
+    Read here, not with ``HttpCommunicator.get_response()``, which requires a body in
+    every message: a streamed response ends with one that has none (ASGI allows it)."""
+    communicator = HttpCommunicator(application, method, path, body=body, headers=[HOST, *headers])
+    await communicator.send_input({"type": "http.request", "body": body})
+    start = await communicator.receive_output(RESPONSE_S)
+    content = b""
+    while True:
+        message = await communicator.receive_output(RESPONSE_S)
+        content += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    await communicator.wait(RESPONSE_S)
+    return {"status": start["status"], "headers": start["headers"], "body": content}
+
+
+@pytest.fixture
+def crossings(monkeypatch) -> Counter:
+    """Counts the hand-offs between the event loop and threads."""
+    counted: Counter = Counter()
+    to_thread, to_loop = SyncToAsync.__call__, AsyncToSync.__call__
+
+    async def counting_to_thread(self, *args, **kwargs):
+        counted["loop to thread"] += 1
+        return await to_thread(self, *args, **kwargs)
+
+    def counting_to_loop(self, *args, **kwargs):
+        counted["thread to loop"] += 1
+        return to_loop(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counting_to_thread)
+    monkeypatch.setattr(AsyncToSync, "__call__", counting_to_loop)
+    return counted
+
+
+async def test_a_page_is_one_crossing_into_a_thread_for_the_middleware_and_the_view(crossings):
+    response = await fetch("GET", "/accounts/login/")
+    assert response["status"] == 200
+    # Before: in for the synchronous middleware, out to the loop for the asynchronous
+    # handler inside it, in again for each synchronous process_view and for the view.
+    assert crossings == {"loop to thread": 1 + SIGNAL_CROSSINGS}
+
+
+async def test_a_form_post_goes_through_the_whole_chain(crossings):
+    """The CSRF check (a process_view), the session and the view, all in that thread."""
+    page = await fetch("GET", "/accounts/login/")
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page["body"]).group(1)
+    cookie = next(
+        value.split(b";")[0] for name, value in page["headers"] if name.lower() == b"set-cookie"
+    )
+    form = urlencode(
+        {"csrfmiddlewaretoken": token.decode(), "username": "nobody", "password": "wrong"}
+    )
+    refused = await fetch(
+        "POST",
+        "/accounts/login/",
+        body=form.encode(),
+        headers=[(b"content-type", b"application/x-www-form-urlencoded"), (b"cookie", cookie)],
+    )
+    # Past the CSRF check (403 without it), the form refuses the login and shows itself again.
+    assert refused["status"] == 200
+    assert b"csrfmiddlewaretoken" in refused["body"]
+    missing_token = await fetch(
+        "POST",
+        "/accounts/login/",
+        body=b"username=nobody&password=wrong",
+        headers=[(b"content-type", b"application/x-www-form-urlencoded")],
+    )
+    assert missing_token["status"] == 403
+    assert crossings["thread to loop"] == 0
+
+
+async def test_an_export_streams_its_rows_from_the_loop(supervisor, issued):
+    """The view returns in the thread; the file's rows are read a batch at a time as the
+    handler sends them (``queueing/views/supervisor.py``), the database still from a thread."""
+    cookie = await database_sync_to_async(session_cookie)(supervisor.username)
+    response = await fetch(
+        "GET",
+        "/supervisor/export/tickets.csv",
+        headers=[(b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())],
+    )
+    assert response["status"] == 200
+    header, first, *_ = response["body"].decode().splitlines()
+    assert header.split(",") == list(analytics.TICKET_COLUMNS)
+    assert first.startswith(issued.ticket.code + ",")
