@@ -29,6 +29,7 @@ import contextlib
 import copy
 import datetime as dt
 import os
+import resource
 import threading
 import time
 from collections import Counter, defaultdict
@@ -99,6 +100,10 @@ class Drain:
     calls: int = 0
     #: write-ahead log the server wrote meanwhile (the whole server's: run on a quiet one)
     wal_bytes: int = 0
+    #: CPU seconds meanwhile: this process's (the desks' threads), and the whole machine's
+    #: (this process, PostgreSQL and whatever else runs)
+    process_cpu_s: float = 0.0
+    machine_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -107,6 +112,14 @@ class Drain:
     @property
     def wal_per_claim(self) -> float:
         return self.wal_bytes / len(self.claimed)
+
+    @property
+    def machine_ms_per_claim(self) -> float:
+        return 1000 * self.machine_cpu_s / len(self.claimed)
+
+    @property
+    def process_ms_per_claim(self) -> float:
+        return 1000 * self.process_cpu_s / len(self.claimed)
 
 
 def run(context: Context) -> None:
@@ -157,6 +170,7 @@ def _measure(context: Context, url: str) -> None:
     )
     service_rates, raw_rates = [], []
     service_wal, raw_wal = [], []
+    service_cpu, raw_cpu = [], []
     service_ok = raw_ok = True
     for index in range(runs):
         floor = _floor_create(f"s{index}", tickets)
@@ -164,11 +178,13 @@ def _measure(context: Context, url: str) -> None:
         service_ok &= _check_service(report, floor, drain, f"service run {index + 1}")
         service_rates.append(drain.rate)
         service_wal.append(drain.wal_per_claim)
+        service_cpu.append(drain)
         floor = _floor_create(f"r{index}", tickets)
         drain = _drain_raw(floor, url)
         raw_ok &= _check_raw(report, floor, drain, f"raw run {index + 1}")
         raw_rates.append(drain.rate)
         raw_wal.append(drain.wal_per_claim)
+        raw_cpu.append(drain)
         report.note(
             f"  run {index + 1}: service {service_rates[-1]:.0f}/s, raw {raw_rates[-1]:.0f}/s"
         )
@@ -181,6 +197,19 @@ def _measure(context: Context, url: str) -> None:
     report.figure("claims.raw_sql.wal_per_claim", raw_wal_median, "B")
     report.figure(
         "claims.call_next.wal_per_claim", median(service_wal), "B", baseline=raw_wal_median
+    )
+    # The ratio of the rates is about the inverse ratio of these when the cores are busy.
+    raw_machine = median([drain.machine_ms_per_claim for drain in raw_cpu])
+    report.figure("claims.raw_sql.cpu_per_claim", raw_machine, "ms")
+    report.figure(
+        "claims.call_next.cpu_per_claim",
+        median([drain.machine_ms_per_claim for drain in service_cpu]),
+        "ms",
+        baseline=raw_machine,
+    )
+    report.note(
+        "  CPU per claim, this process (the desks) + the rest of the machine (PostgreSQL):"
+        f" service {_cpu_split(service_cpu)}, raw {_cpu_split(raw_cpu)}"
     )
     report.note(
         f"  exactly once: service {'yes' if service_ok else 'NO'} ({runs} x {tickets} tickets"
@@ -371,13 +400,42 @@ def _threads(work: Callable[[int, list[int], Callable[[], None]], None]) -> Drai
     wal_start = wal_position()
     with contextlib.suppress(threading.BrokenBarrierError):
         start.wait()
+    process_cpu, machine_cpu = _process_cpu_s(), _machine_cpu_s()
     begin = time.perf_counter()
     for thread in threads:
         thread.join(timeout=300)
     seconds = time.perf_counter() - begin
     return Drain(
-        seconds, [pk for part in claimed for pk in part], errors, wal_bytes=wal_since(wal_start)
+        seconds,
+        [pk for part in claimed for pk in part],
+        errors,
+        wal_bytes=wal_since(wal_start),
+        process_cpu_s=_process_cpu_s() - process_cpu,
+        machine_cpu_s=_machine_cpu_s() - machine_cpu,
     )
+
+
+def _process_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _machine_cpu_s() -> float:
+    """CPU seconds every core of this machine spent busy so far (Linux: user, nice,
+    system, interrupts; not idle, I/O wait or time stolen by the host); NaN elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_split(drains: list[Drain]) -> str:
+    process = median([drain.process_ms_per_claim for drain in drains])
+    machine = median([drain.machine_ms_per_claim for drain in drains])
+    return f"{process:.2f} + {machine - process:.2f} ms"
 
 
 def wal_position() -> str | None:
@@ -403,12 +461,12 @@ def _drain_service(floor: Floor, *, phased: bool = False) -> Drain:
     lock = threading.Lock()
     calls = 0
     # The publication after the commit goes through the module-level name.
-    original_publish = events.publish
+    original_publish = events.publish_all
 
-    def timed_publish(payload):
+    def timed_publish(payloads):
         begin = time.perf_counter()
         try:
-            original_publish(payload)
+            original_publish(payloads)
         finally:
             with lock:
                 phases["publish after commit"] += time.perf_counter() - begin
@@ -441,11 +499,11 @@ def _drain_service(floor: Floor, *, phased: bool = False) -> Drain:
                 calls += len(claimed) + 1
 
     if phased:
-        events.publish = timed_publish
+        events.publish_all = timed_publish
     try:
         drain = _threads(work)
     finally:
-        events.publish = original_publish
+        events.publish_all = original_publish
     drain.phases = dict(phases)
     drain.calls = calls
     return drain

@@ -143,15 +143,14 @@ def _next_seq(center: Center) -> tuple[int | None, list[int]]:
     return seq, earlier
 
 
-def _publish_events(event_ids: list[int]) -> None:
+def _payloads(event_ids: list[int]) -> list[dict[str, Any]]:
+    """The numbered events' payloads, read in one query."""
     if not event_ids:
-        return
-    for event in (
-        TicketEvent.objects.filter(pk__in=event_ids)
-        .select_related("ticket", "desk")
-        .order_by("seq")
-    ):
-        publish(event_payload(event))
+        return []
+    return [
+        event_payload(event)
+        for event in TicketEvent.objects.filter(pk__in=event_ids).select_related("ticket", "desk")
+    ]
 
 
 # After a commit, in one statement of its own: numbers the center's committed events that
@@ -177,14 +176,59 @@ _NUMBER_COMMITTED_SQL = (
 )
 
 
+class _Rounds:
+    """This process's numbering of one center after commits, one round at a time.
+
+    A round that starts after a thread's commit numbers that thread's events (or finds
+    the lock held by a transaction that will): the thread need not run one of its own.
+    With many desks in one worker, the threads that commit while a round runs wait for it,
+    and the first of them runs one more round for all of them, instead of each running
+    the same statement, most of them to find the lock held or nothing left to number."""
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        #: Rounds started, and the last round that ended without an error.
+        self.started = 0
+        self.done = 0
+
+
+#: (process id, center id) -> its rounds (a forked child starts afresh).
+_rounds: dict[tuple[int, int], _Rounds] = {}
+_rounds_lock = threading.Lock()
+
+
+def _rounds_of(center_id: int) -> _Rounds:
+    key = (os.getpid(), center_id)
+    rounds = _rounds.get(key)
+    if rounds is None:
+        with _rounds_lock:
+            rounds = _rounds.setdefault(key, _Rounds())
+    return rounds
+
+
 def events_number_pending(center_id: int) -> int:
     """Numbers and publishes the center's committed events that wait for a number, unless
     another transaction holds the lock (it will look again after its commit).
 
-    Run after a commit: each round is one statement, which holds the lock only while it
-    runs. Returns how many this call numbered."""
+    Run after a commit (never inside a transaction: a round waits for the one before it).
+    Each round is one statement, which holds the lock only while it runs; a round of this
+    process that started after the caller's commit serves the caller too (:class:`_Rounds`).
+    Returns how many this call numbered."""
     if connection.vendor != "postgresql":
         return 0
+    rounds = _rounds_of(center_id)
+    # Read after the caller's commit: a round numbered later than this starts after it.
+    before = rounds.started
+    with rounds.mutex:
+        if rounds.done > before:
+            return 0
+        rounds.started += 1
+        numbered = _number_committed(center_id)
+        rounds.done = rounds.started
+    return numbered
+
+
+def _number_committed(center_id: int) -> int:
     numbered = 0
     while True:
         with prepared_cursor() as cursor:
@@ -199,8 +243,12 @@ def events_number_pending(center_id: int) -> int:
             return numbered
         # Locked, but numbered nothing if its snapshot was older than the last number:
         # the next round takes a new one, and looks again for events written meanwhile.
-        _publish_events(event_ids)
+        publish_all(sorted(_payloads(event_ids), key=_seq))
         numbered += len(event_ids)
+
+
+def _seq(payload: dict[str, Any]) -> int:
+    return payload["seq"]
 
 
 def event_payload(event: TicketEvent) -> dict[str, Any]:
@@ -278,26 +326,37 @@ def _publish_on_commit(event: TicketEvent, *, before: list[int], after: list[int
     payload = event_payload(event)
 
     def after_commit() -> None:
-        _publish_events(before)
-        publish(payload)
-        _publish_events(after)
+        publish_all(sorted([payload, *_payloads(before + after)], key=_seq))
         events_number_pending(event.center_id)
 
     transaction.on_commit(after_commit)
 
 
 def publish(payload: dict[str, Any]) -> None:
-    for listener in listeners:
-        listener(payload)
+    publish_all([payload])
+
+
+def publish_all(payloads: list[dict[str, Any]]) -> None:
+    """Sends the events to their centers' floor groups, in order, in one call of the
+    channel layer's loop (one hand-off from this thread, not one per event)."""
+    for payload in payloads:
+        for listener in listeners:
+            listener(payload)
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not payloads:
         return
+
+    async def send_all() -> None:
+        for payload in payloads:
+            await layer.group_send(groups.center_floor(payload["center"]), payload)
+
     try:
-        _run_async(layer.group_send(groups.center_floor(payload["center"]), payload))
+        _run_async(send_all())
     except Exception:
         # The log is the truth and screens resynchronise from it: a lost push is tolerable,
         # failing the visitor's already-committed request is not.
-        logger.exception("could not publish floor event %s", payload["seq"])
+        seqs = ", ".join(str(payload["seq"]) for payload in payloads)
+        logger.exception("could not publish floor event %s", seqs)
 
 
 #: How long a publication may take before it is given up (and logged): a channel layer that

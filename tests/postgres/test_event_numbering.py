@@ -2,7 +2,9 @@
 when another transaction holds it; gap-free and in each transaction's order either way."""
 
 import contextlib
+import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -272,3 +274,130 @@ def test_numbers_go_past_the_small_integer_ranges(
     # ISSUED, DESK_CHANGED (the desk opened), CALLED.
     assert list(seqs) == [last + 1, last + 2, last + 3]
     assert EventSequence.objects.get(center=center).last_seq == last + 3
+
+
+class _CountingMutex:
+    """A lock that counts the threads that have come to it, for a test to wait on."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.arrived = 0
+        self.changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self.changed:
+            self.arrived += 1
+            self.changed.notify_all()
+        self.lock.acquire()
+
+    def __exit__(self, *exc_info) -> None:
+        self.lock.release()
+
+    def wait_for(self, arrived: int) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.arrived >= arrived, timeout=10)
+
+
+def _rounds_watched(monkeypatch, center_id: int, *, hold_first: threading.Event) -> list[int]:
+    """This process's rounds of ``center_id`` through a counting mutex; the first round
+    waits for ``hold_first`` after its statement. Returns the list of rounds run (1 each)."""
+    rounds = events._Rounds()
+    rounds.mutex = _CountingMutex()
+    monkeypatch.setitem(events._rounds, (os.getpid(), center_id), rounds)
+    ran: list[int] = []
+    number = events._number_committed
+
+    def watched(center: int) -> int:
+        numbered = number(center)
+        ran.append(1)
+        if len(ran) == 1:
+            assert hold_first.wait(timeout=10)
+        return numbered
+
+    monkeypatch.setattr(events, "_number_committed", watched)
+    return ran
+
+
+def _commit_and_number(center, published_at_return: dict[int, bool], published: list[int]):
+    """A thread's work: commits an event left unnumbered (as a transaction that found the
+    lock held does), then numbers after its commit, as every such transaction does."""
+
+    def work() -> None:
+        try:
+            event = TicketEvent.objects.create(
+                center=center, seq=None, kind="NOTICE", at=clock.now()
+            )
+            events.events_number_pending(center.pk)
+            event.refresh_from_db()
+            # When the call returns, the thread's event is numbered and published.
+            published_at_return[event.pk] = event.seq in published
+        finally:
+            connection.close()
+
+    return threading.Thread(target=work)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_desks_that_commit_while_a_round_runs_share_one_round_after_it(
+    monkeypatch, center, reception
+):
+    events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
+    go = threading.Event()
+    ran = _rounds_watched(monkeypatch, center.pk, hold_first=go)
+    mutex = events._rounds[(os.getpid(), center.pk)].mutex
+    published: list[int] = []
+    events.listeners.append(lambda payload: published.append(payload["seq"]))
+    returned: dict[int, bool] = {}
+    try:
+        first = _commit_and_number(center, returned, published)
+        first.start()
+        mutex.wait_for(1)
+        others = [_commit_and_number(center, returned, published) for _ in range(4)]
+        for thread in others:
+            thread.start()
+        mutex.wait_for(5)
+        go.set()
+        for thread in [first, *others]:
+            thread.join(timeout=20)
+    finally:
+        go.set()
+        events.listeners.pop()
+
+    # The first round, then one for the four that committed while it ran: not five.
+    assert len(ran) == 2
+    assert assert_gap_free(center) == [1, 2, 3, 4, 5, 6]
+    assert sorted(published) == [2, 3, 4, 5, 6]
+    assert list(returned.values()) == [True] * 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_round_that_began_before_a_commit_does_not_count_for_it(monkeypatch, center, reception):
+    events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
+    go = threading.Event()
+    ran = _rounds_watched(monkeypatch, center.pk, hold_first=go)
+    mutex = events._rounds[(os.getpid(), center.pk)].mutex
+    published: list[int] = []
+    events.listeners.append(lambda payload: published.append(payload["seq"]))
+    returned: dict[int, bool] = {}
+    try:
+        first = _commit_and_number(center, returned, published)
+        first.start()
+        # The first round has run its statement and is about to end: the next commit
+        # comes after its snapshot.
+        deadline = time.monotonic() + 10
+        while not ran:
+            assert time.monotonic() < deadline, "the first round never ran"
+            time.sleep(0.01)
+        late = _commit_and_number(center, returned, published)
+        late.start()
+        mutex.wait_for(2)
+        go.set()
+        for thread in (first, late):
+            thread.join(timeout=20)
+    finally:
+        go.set()
+        events.listeners.pop()
+
+    assert len(ran) == 2
+    assert assert_gap_free(center) == [1, 2, 3]
+    assert list(returned.values()) == [True, True]

@@ -719,18 +719,18 @@ async def test_a_lost_event_is_made_good_by_the_watchdog(
 ):
     first = waiting[0]
     lost: list[dict[str, Any]] = []
-    deliver = events.publish
+    deliver = events.publish_all
 
-    def lose_the_first(payload: dict[str, Any]) -> None:
-        if lost:
-            deliver(payload)
-        else:
-            lost.append(payload)
+    def lose_the_first(payloads: list[dict[str, Any]]) -> None:
+        if not lost:
+            lost.append(payloads[0])
+            payloads = payloads[1:]
+        deliver(payloads)
 
     async with watching(board_path(center)) as board, watching(visitor_path(first)) as visitor:
         await next_push(board, timeout=SNAPSHOT_S)
         await next_push(visitor, timeout=SNAPSHOT_S)
-        monkeypatch.setattr(events, "publish", lose_the_first)
+        monkeypatch.setattr(events, "publish_all", lose_the_first)
         await in_thread(ticket_call_next, desk=open_desk, by=rep)
         assert [payload["kind"] for payload in lost] == ["CALLED"]
         board_pushes, visitor_pushes = await asyncio.gather(
