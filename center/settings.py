@@ -111,6 +111,11 @@ TEMPLATES = [
 # language, about 2 ms through Jinja2. Pages stay Django templates.
 FORM_RENDERER = "center.rendering.WidgetRenderer"
 
+#: Threads per worker process for the synchronous part of HTTP requests (center/asgi.py):
+#: at most this many requests run their views at once, the rest wait on the event loop.
+#: Keep it below DATABASE_POOL_MAX: the live screens take connections from the pool too.
+REQUEST_THREADS = int(os.environ.get("REQUEST_THREADS", "16"))
+
 _SQLITE_OPTIONS = {
     # BEGIN IMMEDIATE takes the write lock up front: concurrent desks queue for it
     # instead of failing with "database is locked" when a read turns into a write.
@@ -119,10 +124,11 @@ _SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
 
-# PostgreSQL connections: a pool per worker process (psycopg_pool). Under ASGI each request
-# runs in a thread of its own, so a connection kept per thread (CONN_MAX_AGE) is never
-# reused: they pile up until the server refuses more ("too many clients"), as Django's
-# documentation warns. A pooled connection serves request after request, and the few
+# PostgreSQL connections: a pool per worker process (psycopg_pool), which bounds every
+# thread's connections, the request threads' (center/asgi.py) and the live screens' alike.
+# (Under Django's own ASGI handler, a thread per request, connections kept per thread with
+# CONN_MAX_AGE were never reused and piled up until the server refused more.) A pooled
+# connection serves request after request, and the few
 # statements that run on every call of a desk (center/db.py) are prepared on it once they
 # ran five times there; Django's own queries never are. Behind a pooler that cannot keep
 # prepared statements (PgBouncer before 1.21, or without max_prepared_statements) set
@@ -146,6 +152,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = _SQLITE_OPTIONS
+    # Each thread keeps its connection (the request threads are a fixed set): opening one
+    # costs its PRAGMAs and a cold page cache, several milliseconds of every request.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
     # A file, not :memory:, so threads and live servers in tests share it; one per test
     # run so that runs side by side do not clobber each other.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}

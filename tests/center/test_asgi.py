@@ -1,20 +1,26 @@
 """HTTP through ``center.asgi``: the middleware chain and the view run in the request's one
-thread, entered once from the event loop."""
+thread, entered once from the event loop; the threads are a fixed set that outlives the
+requests."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
+import time
 from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from asgiref.sync import AsyncToSync, SyncToAsync
+from asgiref.sync import AsyncToSync, SyncToAsync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import HttpCommunicator
 from django.conf import settings
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 
-from center.asgi import application
+from center.asgi import RequestThreads, application, django_application
 from queueing import analytics
 from tests.e2e.daphne import session_cookie
 
@@ -114,3 +120,81 @@ async def test_an_export_streams_its_rows_from_the_loop(supervisor, issued):
     header, first, *_ = response["body"].decode().splitlines()
     assert header.split(",") == list(analytics.TICKET_COLUMNS)
     assert first.startswith(issued.ticket.code + ",")
+
+
+async def test_requests_take_turns_on_a_fixed_set_of_threads():
+    threads = RequestThreads(2)
+    running, peak = 0, 0
+    counted = threading.Lock()
+    ran_in: dict[int, set[int]] = {}
+
+    def view_part(request: int) -> None:
+        nonlocal running, peak
+        with counted:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.02)
+        ran_in.setdefault(request, set()).add(threading.get_ident())
+        with counted:
+            running -= 1
+
+    async def handle(request: int) -> None:
+        # Two thread-sensitive calls, as Django makes (the signals, then the chain).
+        await sync_to_async(view_part)(request)
+        await sync_to_async(view_part)(request)
+
+    await asyncio.gather(*(threads.run(handle, request) for request in range(8)))
+
+    assert peak == 2
+    # Each request ran whole in one thread, and the eight shared the set's two.
+    assert all(len(idents) == 1 for idents in ran_in.values())
+    assert len(set().union(*ran_in.values())) == 2
+
+
+async def test_a_request_waiting_for_a_thread_waits_on_the_loop():
+    threads = RequestThreads(1)
+    release = threading.Event()
+    order: list[str] = []
+
+    async def slow() -> None:
+        await sync_to_async(release.wait)(5)
+        order.append("slow")
+
+    async def quick() -> None:
+        await sync_to_async(order.append)("quick")
+
+    first = asyncio.ensure_future(threads.run(slow))
+    second = asyncio.ensure_future(threads.run(quick))
+    await asyncio.sleep(0.1)
+    # The loop is free (this test runs on it) while the second request waits its turn.
+    assert order == []
+    release.set()
+    await asyncio.gather(first, second)
+    assert order == ["slow", "quick"]
+
+
+async def test_no_request_threads_is_refused():
+    with pytest.raises(ValueError, match="REQUEST_THREADS"):
+        RequestThreads(0)
+
+
+async def test_requests_reuse_their_threads_database_connections(monkeypatch, supervisor):
+    """SQLite: a thread keeps its connection from request to request (CONN_MAX_AGE), where
+    a thread per request opened one on every request. PostgreSQL's come from the pool."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's connections come from its pool on every request")
+    opened: list[int] = []
+    open_connection = BaseDatabaseWrapper.connect
+
+    def counting_connect(self):
+        opened.append(threading.get_ident())
+        return open_connection(self)
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "connect", counting_connect)
+    cookie = await database_sync_to_async(session_cookie)(supervisor.username)
+    headers = [(b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())]
+    for _ in range(3 * django_application.threads.size):
+        # A signed-in page: its session, its user and the floor come from the database.
+        response = await fetch("GET", "/supervisor/", headers=headers)
+        assert response["status"] == 200
+    assert 1 <= len(opened) <= django_application.threads.size
