@@ -33,6 +33,7 @@ number is always taken inline.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import threading
@@ -143,14 +144,28 @@ def _next_seq(center: Center) -> tuple[int | None, list[int]]:
     return seq, earlier
 
 
+# The payloads of events numbered after their commit (PostgreSQL), read as they are
+# published: through the ORM, building the event, its ticket and its desk, this read cost a
+# worker more time per claim than anything else it did (2.3 ms against 0.3 in process,
+# measured side by side on one machine).
+_PAYLOADS_SQL = (
+    "SELECT event.center_id, event.seq, event.kind, event.at, ticket.code, event.ticket_id,"  # noqa: S608 - table names, no input
+    f" ticket.status, desk.number, event.data::text FROM {_EVENT_TABLE} AS event"
+    f" LEFT JOIN {Ticket._meta.db_table} AS ticket ON ticket.id = event.ticket_id"
+    f" LEFT JOIN {Desk._meta.db_table} AS desk ON desk.id = event.desk_id"
+    " WHERE event.id = ANY(%s::bigint[])"
+)
+
+
 def _payloads(event_ids: list[int]) -> list[dict[str, Any]]:
-    """The numbered events' payloads, read in one query."""
+    """The payloads of events numbered after their commit or by another transaction, read
+    in one query. PostgreSQL only: elsewhere a transaction numbers its own events only."""
     if not event_ids:
         return []
-    return [
-        event_payload(event)
-        for event in TicketEvent.objects.filter(pk__in=event_ids).select_related("ticket", "desk")
-    ]
+    with prepared_cursor() as cursor:
+        cursor.execute(_PAYLOADS_SQL, [event_ids])
+        rows = cursor.fetchall()
+    return [_payload((*row[:-1], json.loads(row[-1]))) for row in rows]
 
 
 # After a commit, in one statement of its own: numbers the center's committed events that
@@ -252,18 +267,37 @@ def _seq(payload: dict[str, Any]) -> int:
 
 
 def event_payload(event: TicketEvent) -> dict[str, Any]:
-    ticket = event.ticket
+    ticket, desk = event.ticket, event.desk
+    return _payload(
+        (
+            event.center_id,
+            event.seq,
+            event.kind,
+            event.at,
+            ticket.code if ticket else None,
+            ticket.pk if ticket else None,
+            ticket.status if ticket else None,
+            desk.number if desk else None,
+            event.data,
+        )
+    )
+
+
+def _payload(row: tuple[Any, ...]) -> dict[str, Any]:
+    """The JSON an event is published as, from its center, number, kind, time, ticket code,
+    ticket id, ticket status, desk number and data, in that order."""
+    center_id, seq, kind, at, ticket_code, ticket_id, ticket_status, desk_number, data = row
     return {
         "type": "floor.event",
-        "center": event.center_id,
-        "seq": event.seq,
-        "kind": event.kind,
-        "at": event.at.isoformat(),
-        "ticket": ticket.code if ticket else None,
-        "ticket_id": ticket.pk if ticket else None,
-        "status": ticket.status if ticket else None,
-        "desk": event.desk.number if event.desk else None,
-        "data": event.data,
+        "center": center_id,
+        "seq": seq,
+        "kind": kind,
+        "at": at.isoformat(),
+        "ticket": ticket_code,
+        "ticket_id": ticket_id,
+        "status": ticket_status,
+        "desk": desk_number,
+        "data": data,
     }
 
 

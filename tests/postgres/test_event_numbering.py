@@ -222,6 +222,31 @@ def test_a_call_while_the_lock_is_held_is_numbered_by_the_holder(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_events_numbered_after_their_commit_are_published_as_any_other(
+    center, case_type, accounts_service, reception
+):
+    """Those are read back as values to be published: the same payload as an event's own."""
+    waiting = issue(center, case_type, by=reception).ticket
+    desk, rep = desk_opened(center, accounts_service)
+    published: list[dict] = []
+    events.listeners.append(published.append)
+    try:
+        with an_event_holding_the_lock(center, reception):
+            ticket_call_next(desk=desk, by=rep)
+    finally:
+        events.listeners.remove(published.append)
+
+    stored = {
+        event.seq: events.event_payload(event)
+        for event in TicketEvent.objects.filter(center=center).select_related("ticket", "desk")
+    }
+    # The NOTICE (no ticket, no desk) and the CALLED event the holder numbered for the desk.
+    assert [payload["kind"] for payload in published[-2:]] == ["NOTICE", "CALLED"]
+    assert published[-2:] == [stored[3], stored[4]]
+    assert (published[-1]["ticket"], published[-1]["desk"]) == (waiting.code, desk.number)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_call_numbers_the_events_waiting_before_its_own(
     center, case_type, accounts_service, reception
 ):
