@@ -618,7 +618,7 @@ STATEMENT_KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ),
     (
         "events numbered after the commit, read to publish",
-        lambda sql: 'from "queueing_ticketevent"' in sql,
+        lambda sql: sql.startswith("select event.center_id, event.seq"),
     ),
     (
         "texts to visitors who stepped away",
