@@ -1,9 +1,10 @@
 """A Daphne worker reuses its PostgreSQL connections across requests.
 
-Under ASGI every request runs in a thread of its own: connections kept per thread
-(``CONN_MAX_AGE``) were never reused and piled up until the server refused more ("too
-many clients already", seen under the check-in benchmark's load). Each worker keeps a
-pool instead."""
+Under Django's own ASGI handler every request ran in a thread of its own: connections kept
+per thread (``CONN_MAX_AGE``) were never reused and piled up until the server refused more
+("too many clients already", seen under the check-in benchmark's load). Each worker keeps a
+pool, from which its request threads (``center.asgi.RequestThreads``) and the live
+screens take connections."""
 
 from __future__ import annotations
 
