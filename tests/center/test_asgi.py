@@ -198,3 +198,35 @@ async def test_requests_reuse_their_threads_database_connections(monkeypatch, su
         response = await fetch("GET", "/supervisor/", headers=headers)
         assert response["status"] == 200
     assert 1 <= len(opened) <= django_application.threads.size
+
+
+async def test_a_thread_whose_client_went_away_serves_the_next_request_after_its_view():
+    """A request cancelled on the loop (its client disconnected) gives its thread back while
+    its view still runs there: the next request given that thread runs after it, never
+    beside it in the same thread."""
+    threads = RequestThreads(1)
+    started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def slow_view() -> None:
+        started.set()
+        release.wait(5)
+        order.append("the abandoned view ended")
+
+    async def abandoned() -> None:
+        await sync_to_async(slow_view)()
+
+    async def next_request() -> None:
+        await sync_to_async(order.append)("the next request ran")
+
+    first = asyncio.ensure_future(threads.run(abandoned))
+    await asyncio.to_thread(started.wait, 5)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    second = asyncio.ensure_future(threads.run(next_request))
+    await asyncio.sleep(0.1)
+    assert order == []
+    release.set()
+    await asyncio.wait_for(second, 5)
+    assert order == ["the abandoned view ended", "the next request ran"]
