@@ -2,11 +2,13 @@
 
 import copy
 import os
+import weakref
 from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.signals import connection_created
 from django.test import override_settings
 
 from center.models import Role
@@ -63,15 +65,31 @@ def _redis_keys_of_this_worker(worker_id: str) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _release_the_postgres_test_database(django_db_setup, django_db_blocker):
-    """Lets the test database be dropped at the end of a PostgreSQL run.
+def _release_the_test_database(django_db_setup, django_db_blocker):
+    """Lets the test database go at the end of the run, whichever threads still hold it.
 
-    Threads of the tests (the executors of ``sync_to_async``, the live hubs) can still hold
-    a connection when the session ends; PostgreSQL refuses to drop a database in use, and
-    every run would leave its database behind.
+    Threads of the tests keep a connection when the session ends: the request threads of
+    ``center.asgi`` and Channels' database thread keep theirs on SQLite (``CONN_MAX_AGE``),
+    and on PostgreSQL the executors of ``sync_to_async`` and the live hubs can hold one.
+    PostgreSQL refuses to drop a database in use, and a SQLite file deleted under open
+    connections leaves its ``-wal`` and ``-shm`` files in ``var/``: every run would leave
+    them behind.
     """
+    opened: weakref.WeakSet = weakref.WeakSet()
+
+    def remember(sender, connection, **kwargs) -> None:
+        opened.add(connection)
+
+    connection_created.connect(remember, weak=False)
     yield
-    if connection.vendor != "postgresql":
+    connection_created.disconnect(remember)
+    if connection.vendor == "sqlite":
+        this_threads = connections[DEFAULT_DB_ALIAS]
+        for wrapper in list(opened):
+            # Django opens SQLite connections that any thread may close.
+            if wrapper is not this_threads and wrapper.connection is not None:
+                wrapper.connection.close()
+                wrapper.connection = None
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
