@@ -118,13 +118,23 @@ print(json.dumps({
 """
 
 
-def _child(extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _child_database(tmp_path: Path) -> dict[str, str]:
+    """The run's database server if it has one, else a SQLite file of the test's own: a
+    child left to the default would open (and create) the demo's database in var/."""
+    return {
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'probe.sqlite3'}"
+    }
+
+
+def _child(extra_env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {
         name: value
         for name, value in os.environ.items()
         if name not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT"}
     }
-    env.update({"DJANGO_SETTINGS_MODULE": "center.settings", **extra_env})
+    env.update(
+        {"DJANGO_SETTINGS_MODULE": "center.settings", **_child_database(tmp_path), **extra_env}
+    )
     return subprocess.run(  # noqa: S603 - this interpreter and a constant script
         [sys.executable, "-c", PROBE],
         cwd=ROOT,
@@ -136,8 +146,8 @@ def _child(extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_production_settings_pass_check_deploy_and_send_secure_cookies():
-    result = _child(PRODUCTION_ENV)
+def test_production_settings_pass_check_deploy_and_send_secure_cookies(tmp_path):
+    result = _child(PRODUCTION_ENV, tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
@@ -152,16 +162,16 @@ def test_production_settings_pass_check_deploy_and_send_secure_cookies():
     assert "Secure" in seen["csrf_cookie"]
 
 
-def test_check_deploy_fails_when_production_forgets_https():
+def test_check_deploy_fails_when_production_forgets_https(tmp_path):
     """The check is not a rubber stamp: cookies without Secure are reported."""
-    result = _child({**PRODUCTION_ENV, "SECURE_COOKIES": "0"})
+    result = _child({**PRODUCTION_ENV, "SECURE_COOKIES": "0"}, tmp_path)
 
     assert result.returncode != 0
     assert "security.W012" in result.stderr
     assert "security.W016" in result.stderr
 
 
-def test_the_embedded_default_and_the_demo_stay_on_plain_http():
+def test_the_embedded_default_and_the_demo_stay_on_plain_http(tmp_path):
     # No SECRET_KEY in the environment: tests, local runs and `manage.py demo`.
     assert settings.SESSION_COOKIE_SECURE is False
     assert settings.SECURE_SSL_REDIRECT is False
@@ -176,7 +186,12 @@ def test_the_embedded_default_and_the_demo_stay_on_plain_http():
             "print(settings.SESSION_COOKIE_SECURE, settings.SECURE_SSL_REDIRECT)",
         ],
         cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "center.settings", **PRODUCTION_ENV},
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "center.settings",
+            **_child_database(tmp_path),
+            **PRODUCTION_ENV,
+        },
         capture_output=True,
         text=True,
         timeout=120,
