@@ -34,7 +34,6 @@ import gc
 import http.client
 import os
 import re
-import resource
 import threading
 import time
 from collections import defaultdict
@@ -52,6 +51,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bench.apps.checkin_urls import UNLIMITED, WRITE_PATH, table_create
 from bench.claims import wal_position, wal_since
+from bench.cpu import process_cpu_s
 from bench.report import median, percentile
 from bench.runner import Context
 from bench.scenario import CASE_TYPE_CODE, staff
@@ -228,7 +228,7 @@ def drive(
     threads = [threading.Thread(target=body, args=(b,), daemon=True) for b in browsers]
     for thread in threads:
         thread.start()
-    worker_cpu, client_cpu = worker.cpu_seconds(), _own_cpu_s()
+    worker_cpu, client_cpu = worker.cpu_seconds(), process_cpu_s()
     wal_start = wal_position()
     begin = time.perf_counter()
     deadline = begin + seconds
@@ -237,15 +237,10 @@ def drive(
         thread.join()
     load.seconds = time.perf_counter() - begin
     load.worker_cpu_s = worker.cpu_seconds() - worker_cpu
-    load.client_cpu_s = _own_cpu_s() - client_cpu
+    load.client_cpu_s = process_cpu_s() - client_cpu
     load.wal_bytes = wal_since(wal_start)
     load.requests = load.units * requests_per_unit
     return load
-
-
-def _own_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run(context: Context) -> None:

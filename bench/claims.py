@@ -29,7 +29,6 @@ import contextlib
 import copy
 import datetime as dt
 import os
-import resource
 import threading
 import time
 from collections import Counter, defaultdict
@@ -44,6 +43,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection, connections
 
+from bench.cpu import machine_cpu_s, process_cpu_s
 from bench.report import median
 from bench.runner import Context
 from center import clock
@@ -170,7 +170,7 @@ def _measure(context: Context, url: str) -> None:
     )
     service_rates, raw_rates = [], []
     service_wal, raw_wal = [], []
-    service_cpu, raw_cpu = [], []
+    service_drains, raw_drains = [], []
     service_ok = raw_ok = True
     for index in range(runs):
         floor = _floor_create(f"s{index}", tickets)
@@ -178,13 +178,13 @@ def _measure(context: Context, url: str) -> None:
         service_ok &= _check_service(report, floor, drain, f"service run {index + 1}")
         service_rates.append(drain.rate)
         service_wal.append(drain.wal_per_claim)
-        service_cpu.append(drain)
+        service_drains.append(drain)
         floor = _floor_create(f"r{index}", tickets)
         drain = _drain_raw(floor, url)
         raw_ok &= _check_raw(report, floor, drain, f"raw run {index + 1}")
         raw_rates.append(drain.rate)
         raw_wal.append(drain.wal_per_claim)
-        raw_cpu.append(drain)
+        raw_drains.append(drain)
         report.note(
             f"  run {index + 1}: service {service_rates[-1]:.0f}/s, raw {raw_rates[-1]:.0f}/s"
         )
@@ -199,17 +199,17 @@ def _measure(context: Context, url: str) -> None:
         "claims.call_next.wal_per_claim", median(service_wal), "B", baseline=raw_wal_median
     )
     # The ratio of the rates is about the inverse ratio of these when the cores are busy.
-    raw_machine = median([drain.machine_ms_per_claim for drain in raw_cpu])
+    raw_machine = median([drain.machine_ms_per_claim for drain in raw_drains])
     report.figure("claims.raw_sql.cpu_per_claim", raw_machine, "ms")
     report.figure(
         "claims.call_next.cpu_per_claim",
-        median([drain.machine_ms_per_claim for drain in service_cpu]),
+        median([drain.machine_ms_per_claim for drain in service_drains]),
         "ms",
         baseline=raw_machine,
     )
     report.note(
         "  CPU per claim, this process (the desks) + the rest of the machine (PostgreSQL):"
-        f" service {_cpu_split(service_cpu)}, raw {_cpu_split(raw_cpu)}"
+        f" service {_cpu_split(service_drains)}, raw {_cpu_split(raw_drains)}"
     )
     report.note(
         f"  exactly once: service {'yes' if service_ok else 'NO'} ({runs} x {tickets} tickets"
@@ -400,7 +400,7 @@ def _threads(work: Callable[[int, list[int], Callable[[], None]], None]) -> Drai
     wal_start = wal_position()
     with contextlib.suppress(threading.BrokenBarrierError):
         start.wait()
-    process_cpu, machine_cpu = _process_cpu_s(), _machine_cpu_s()
+    process_cpu, machine_cpu = process_cpu_s(), machine_cpu_s()
     begin = time.perf_counter()
     for thread in threads:
         thread.join(timeout=300)
@@ -410,26 +410,9 @@ def _threads(work: Callable[[int, list[int], Callable[[], None]], None]) -> Drai
         [pk for part in claimed for pk in part],
         errors,
         wal_bytes=wal_since(wal_start),
-        process_cpu_s=_process_cpu_s() - process_cpu,
-        machine_cpu_s=_machine_cpu_s() - machine_cpu,
+        process_cpu_s=process_cpu_s() - process_cpu,
+        machine_cpu_s=machine_cpu_s() - machine_cpu,
     )
-
-
-def _process_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _machine_cpu_s() -> float:
-    """CPU seconds every core of this machine spent busy so far (Linux: user, nice,
-    system, interrupts; not idle, I/O wait or time stolen by the host); NaN elsewhere."""
-    try:
-        with open("/proc/stat") as stat:
-            fields = stat.readline().split()
-    except OSError:
-        return float("nan")
-    user, nice, system, _idle, _iowait, irq, softirq = map(int, fields[1:8])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_split(drains: list[Drain]) -> str:

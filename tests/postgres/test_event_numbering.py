@@ -323,106 +323,100 @@ class _CountingMutex:
             assert self.changed.wait_for(lambda: self.arrived >= arrived, timeout=10)
 
 
-def _rounds_watched(monkeypatch, center_id: int, *, hold_first: threading.Event) -> list[int]:
-    """This process's rounds of ``center_id`` through a counting mutex; the first round
-    waits for ``hold_first`` after its statement. Returns the list of rounds run (1 each)."""
-    rounds = events._Rounds()
-    rounds.mutex = _CountingMutex()
-    monkeypatch.setitem(events._rounds, (os.getpid(), center_id), rounds)
-    ran: list[int] = []
-    number = events._number_committed
+class _HeldRounds:
+    """This process's numbering rounds of one center, watched: they pass through a
+    counting mutex, the first waits for ``go`` after its statement, and ``ran`` gets one
+    entry per round run. ``thread()`` makes a desk's after-commit work (see
+    :meth:`thread`); ``published`` has the numbers published, ``returned`` says for each
+    thread's event whether it was published when its call returned."""
 
-    def watched(center: int) -> int:
-        numbered = number(center)
-        ran.append(1)
-        if len(ran) == 1:
-            assert hold_first.wait(timeout=10)
-        return numbered
+    def __init__(self, monkeypatch, center) -> None:
+        self.center = center
+        self.go = threading.Event()
+        self.ran: list[int] = []
+        self.published: list[int] = []
+        self.returned: dict[int, bool] = {}
+        rounds = events._Rounds()
+        self.mutex = rounds.mutex = _CountingMutex()
+        monkeypatch.setitem(events._rounds, (os.getpid(), center.pk), rounds)
+        number = events._number_committed
 
-    monkeypatch.setattr(events, "_number_committed", watched)
-    return ran
+        def watched(center_id: int) -> int:
+            numbered = number(center_id)
+            self.ran.append(1)
+            if len(self.ran) == 1:
+                assert self.go.wait(timeout=10)
+            return numbered
+
+        monkeypatch.setattr(events, "_number_committed", watched)
+
+    def thread(self) -> threading.Thread:
+        """Started: commits an event left unnumbered (as a transaction that found the lock
+        held does), then numbers after its commit, as every such transaction does."""
+
+        def work() -> None:
+            try:
+                event = TicketEvent.objects.create(
+                    center=self.center, seq=None, kind="NOTICE", at=clock.now()
+                )
+                events.events_number_pending(self.center.pk)
+                event.refresh_from_db()
+                self.returned[event.pk] = event.seq in self.published
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        return thread
 
 
-def _commit_and_number(center, published_at_return: dict[int, bool], published: list[int]):
-    """A thread's work: commits an event left unnumbered (as a transaction that found the
-    lock held does), then numbers after its commit, as every such transaction does."""
-
-    def work() -> None:
-        try:
-            event = TicketEvent.objects.create(
-                center=center, seq=None, kind="NOTICE", at=clock.now()
-            )
-            events.events_number_pending(center.pk)
-            event.refresh_from_db()
-            # When the call returns, the thread's event is numbered and published.
-            published_at_return[event.pk] = event.seq in published
-        finally:
-            connection.close()
-
-    return threading.Thread(target=work)
+@pytest.fixture
+def held_rounds(monkeypatch, center, reception) -> Iterator[_HeldRounds]:
+    """A center with one event numbered, its rounds watched (:class:`_HeldRounds`)."""
+    events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
+    held = _HeldRounds(monkeypatch, center)
+    listener = lambda payload: held.published.append(payload["seq"])  # noqa: E731
+    events.listeners.append(listener)
+    try:
+        yield held
+    finally:
+        held.go.set()
+        events.listeners.remove(listener)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_desks_that_commit_while_a_round_runs_share_one_round_after_it(
-    monkeypatch, center, reception
-):
-    events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
-    go = threading.Event()
-    ran = _rounds_watched(monkeypatch, center.pk, hold_first=go)
-    mutex = events._rounds[(os.getpid(), center.pk)].mutex
-    published: list[int] = []
-    events.listeners.append(lambda payload: published.append(payload["seq"]))
-    returned: dict[int, bool] = {}
-    try:
-        first = _commit_and_number(center, returned, published)
-        first.start()
-        mutex.wait_for(1)
-        others = [_commit_and_number(center, returned, published) for _ in range(4)]
-        for thread in others:
-            thread.start()
-        mutex.wait_for(5)
-        go.set()
-        for thread in [first, *others]:
-            thread.join(timeout=20)
-    finally:
-        go.set()
-        events.listeners.pop()
+def test_desks_that_commit_while_a_round_runs_share_one_round_after_it(held_rounds):
+    first = held_rounds.thread()
+    held_rounds.mutex.wait_for(1)
+    others = [held_rounds.thread() for _ in range(4)]
+    held_rounds.mutex.wait_for(5)
+    held_rounds.go.set()
+    for thread in [first, *others]:
+        thread.join(timeout=20)
 
     # The first round, then one for the four that committed while it ran: not five.
-    assert len(ran) == 2
-    assert assert_gap_free(center) == [1, 2, 3, 4, 5, 6]
-    assert sorted(published) == [2, 3, 4, 5, 6]
-    assert list(returned.values()) == [True] * 5
+    assert len(held_rounds.ran) == 2
+    assert assert_gap_free(held_rounds.center) == [1, 2, 3, 4, 5, 6]
+    assert sorted(held_rounds.published) == [2, 3, 4, 5, 6]
+    # When each call returned, its thread's event was numbered and published.
+    assert list(held_rounds.returned.values()) == [True] * 5
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_round_that_began_before_a_commit_does_not_count_for_it(monkeypatch, center, reception):
-    events.ticket_event_append(center=center, kind="NOTICE", actor=reception)
-    go = threading.Event()
-    ran = _rounds_watched(monkeypatch, center.pk, hold_first=go)
-    mutex = events._rounds[(os.getpid(), center.pk)].mutex
-    published: list[int] = []
-    events.listeners.append(lambda payload: published.append(payload["seq"]))
-    returned: dict[int, bool] = {}
-    try:
-        first = _commit_and_number(center, returned, published)
-        first.start()
-        # The first round has run its statement and is about to end: the next commit
-        # comes after its snapshot.
-        deadline = time.monotonic() + 10
-        while not ran:
-            assert time.monotonic() < deadline, "the first round never ran"
-            time.sleep(0.01)
-        late = _commit_and_number(center, returned, published)
-        late.start()
-        mutex.wait_for(2)
-        go.set()
-        for thread in (first, late):
-            thread.join(timeout=20)
-    finally:
-        go.set()
-        events.listeners.pop()
+def test_a_round_that_began_before_a_commit_does_not_count_for_it(held_rounds):
+    first = held_rounds.thread()
+    # The first round has run its statement and is about to end: the next commit comes
+    # after its snapshot.
+    deadline = time.monotonic() + 10
+    while not held_rounds.ran:
+        assert time.monotonic() < deadline, "the first round never ran"
+        time.sleep(0.01)
+    late = held_rounds.thread()
+    held_rounds.mutex.wait_for(2)
+    held_rounds.go.set()
+    for thread in (first, late):
+        thread.join(timeout=20)
 
-    assert len(ran) == 2
-    assert assert_gap_free(center) == [1, 2, 3]
-    assert list(returned.values()) == [True, True]
+    assert len(held_rounds.ran) == 2
+    assert assert_gap_free(held_rounds.center) == [1, 2, 3]
+    assert list(held_rounds.returned.values()) == [True, True]
