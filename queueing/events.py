@@ -366,10 +366,6 @@ def _publish_on_commit(event: TicketEvent, *, before: list[int], after: list[int
     transaction.on_commit(after_commit)
 
 
-def publish(payload: dict[str, Any]) -> None:
-    publish_all([payload])
-
-
 def publish_all(payloads: list[dict[str, Any]]) -> None:
     """Sends the events to their centers' floor groups, in order, in one call of the
     channel layer's loop (one hand-off from this thread, not one per event)."""

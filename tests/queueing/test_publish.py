@@ -32,7 +32,7 @@ def test_sends_outside_the_server_share_one_loop_and_keep_their_order():
     try:
         before = {thread.ident for thread in threading.enumerate()}
         for seq in (1, 2, 3):
-            events.publish({"type": "floor.event", "center": CENTER, "seq": seq})
+            events.publish_all([{"type": "floor.event", "center": CENTER, "seq": seq}])
         started = [thread.name for thread in threading.enumerate() if thread.ident not in before]
         # At most the publisher's own thread, started by the first send of the process.
         assert set(started) <= {"walkin-publisher"}
@@ -55,7 +55,7 @@ def test_a_send_that_never_finishes_is_given_up_and_logged(monkeypatch, caplog):
     monkeypatch.setattr(events, "PUBLISH_TIMEOUT_S", 0.2)
     started = time.monotonic()
     try:
-        events.publish({"type": "floor.event", "center": CENTER, "seq": 7})
+        events.publish_all([{"type": "floor.event", "center": CENTER, "seq": 7}])
     finally:
         events.publisher_close()
     # The request that committed the change goes on; the screens resynchronise from the log.
