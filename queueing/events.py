@@ -33,6 +33,7 @@ number is always taken inline.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
@@ -148,13 +149,23 @@ def _next_seq(center: Center) -> tuple[int | None, list[int]]:
 # published: through the ORM, building the event, its ticket and its desk, this read cost a
 # worker more time per claim than anything else it did (2.3 ms against 0.3 in process,
 # measured side by side on one machine).
-_PAYLOADS_SQL = (
-    "SELECT event.center_id, event.seq, event.kind, event.at, ticket.code, event.ticket_id,"  # noqa: S608 - table names, no input
-    f" ticket.status, desk.number, event.data::text FROM {_EVENT_TABLE} AS event"
-    f" LEFT JOIN {Ticket._meta.db_table} AS ticket ON ticket.id = event.ticket_id"
-    f" LEFT JOIN {Desk._meta.db_table} AS desk ON desk.id = event.desk_id"
-    " WHERE event.id = ANY(%s::bigint[])"
-)
+def _payloads_select(events: str) -> str:
+    """The columns of :func:`_payload`, in its order, for the events of ``events`` (the
+    event table, or a common table expression of its rows)."""
+    return (
+        "SELECT event.center_id, event.seq, event.kind, event.at, ticket.code,"  # noqa: S608 - table names, no input
+        f" event.ticket_id, ticket.status, desk.number, event.data::text FROM {events} AS event"
+        f" LEFT JOIN {Ticket._meta.db_table} AS ticket ON ticket.id = event.ticket_id"
+        f" LEFT JOIN {Desk._meta.db_table} AS desk ON desk.id = event.desk_id"
+    )
+
+
+_PAYLOADS_SQL = f"{_payloads_select(_EVENT_TABLE)} WHERE event.id = ANY(%s::bigint[])"
+
+
+def _payload_of_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A payload from the columns of :func:`_payloads_select` (its data as JSON text)."""
+    return _payload((*row[:-1], json.loads(row[-1])))
 
 
 def _payloads(event_ids: list[int]) -> list[dict[str, Any]]:
@@ -165,16 +176,18 @@ def _payloads(event_ids: list[int]) -> list[dict[str, Any]]:
     with prepared_cursor() as cursor:
         cursor.execute(_PAYLOADS_SQL, [event_ids])
         rows = cursor.fetchall()
-    return [_payload((*row[:-1], json.loads(row[-1]))) for row in rows]
+    return [_payload_of_row(row) for row in rows]
 
 
 # After a commit, in one statement of its own: numbers the center's committed events that
-# wait for a number, if the lock is free, and releases the lock at the statement's end.
-# The statement's snapshot is taken before the lock: an earlier holder may have numbered
-# some of the events it sees as waiting, and committed, in between. Every numbering moves
-# the last number, so the events are numbered only if the last number under the lock is
-# still the one of the snapshot; else nothing is, and the caller runs it again. No lock is
-# tried when nothing waits.
+# wait for a number, if the lock is free, releases the lock at the statement's end, and
+# returns what it numbered as payloads (one row per event, in order; one row of NULLs if
+# none) after three flags: something waited, the center has its sequence row, the lock
+# was taken. The statement's snapshot is taken before the lock: an earlier holder may have
+# numbered some of the events it sees as waiting, and committed, in between. Every
+# numbering moves the last number, so the events are numbered only if the last number
+# under the lock is still the one of the snapshot; else nothing is, and the caller runs it
+# again. No lock is tried when nothing waits.
 _NUMBER_COMMITTED_SQL = (
     f"WITH pending AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM {_EVENT_TABLE} "  # noqa: S608 - table names, no input
     "WHERE center_id = %(center)s AND seq IS NULL), "
@@ -183,11 +196,12 @@ _NUMBER_COMMITTED_SQL = (
     "AND EXISTS (SELECT 1 FROM pending) FOR UPDATE SKIP LOCKED), "
     f"numbered AS (UPDATE {_EVENT_TABLE} AS event SET seq = locked.last_seq + pending.n "
     "FROM pending, locked, seen WHERE event.id = pending.id AND locked.last_seq = seen.last_seq "
-    "RETURNING event.id), "
+    "RETURNING event.*), "
     f"moved AS (UPDATE {_SEQUENCE_TABLE} SET last_seq = last_seq + (SELECT count(*) FROM numbered) "
     "WHERE center_id = %(center)s AND EXISTS (SELECT 1 FROM numbered)) "
     "SELECT EXISTS (SELECT 1 FROM pending), EXISTS (SELECT 1 FROM seen), "
-    "EXISTS (SELECT 1 FROM locked), ARRAY(SELECT id FROM numbered ORDER BY id)"
+    "EXISTS (SELECT 1 FROM locked), payload.* FROM (SELECT) AS round "
+    f"LEFT JOIN ({_payloads_select('numbered')}) AS payload ON true ORDER BY payload.seq"
 )
 
 
@@ -248,7 +262,8 @@ def _number_committed(center_id: int) -> int:
     while True:
         with prepared_cursor() as cursor:
             cursor.execute(_NUMBER_COMMITTED_SQL, {"center": center_id})
-            waiting, sequence_row, locked, event_ids = cursor.fetchone()
+            rows = cursor.fetchall()
+        waiting, sequence_row, locked = rows[0][:3]
         if not waiting:
             return numbered
         if not sequence_row:
@@ -258,8 +273,9 @@ def _number_committed(center_id: int) -> int:
             return numbered
         # Locked, but numbered nothing if its snapshot was older than the last number:
         # the next round takes a new one, and looks again for events written meanwhile.
-        publish_all(sorted(_payloads(event_ids), key=_seq))
-        numbered += len(event_ids)
+        payloads = [_payload_of_row(row[3:]) for row in rows if row[4] is not None]
+        publish_all(payloads)
+        numbered += len(payloads)
 
 
 def _seq(payload: dict[str, Any]) -> int:
@@ -267,18 +283,40 @@ def _seq(payload: dict[str, Any]) -> int:
 
 
 def event_payload(event: TicketEvent) -> dict[str, Any]:
-    ticket, desk = event.ticket, event.desk
+    return new_event_payload(
+        center_id=event.center_id,
+        seq=event.seq,
+        kind=event.kind,
+        at=event.at,
+        ticket=event.ticket,
+        desk=event.desk,
+        data=event.data,
+    )
+
+
+def new_event_payload(
+    *,
+    center_id: int,
+    seq: int | None,
+    kind: str,
+    at: dt.datetime,
+    ticket: Ticket | None,
+    desk: Desk | None,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """The payload of an event from its parts, for a caller that wrote the event's row
+    itself and has no model instance of it (see :func:`ticket_event_written`)."""
     return _payload(
         (
-            event.center_id,
-            event.seq,
-            event.kind,
-            event.at,
+            center_id,
+            seq,
+            kind,
+            at,
             ticket.code if ticket else None,
             ticket.pk if ticket else None,
             ticket.status if ticket else None,
             desk.number if desk else None,
-            event.data,
+            data,
         )
     )
 
@@ -325,19 +363,22 @@ def ticket_event_append(
     if seq is None:
         transaction.on_commit(lambda: events_number_pending(center.pk))
         return event
-    _publish_on_commit(event, before=earlier, after=[])
+    _publish_on_commit(event_payload(event), before=earlier, after=[])
     return event
 
 
-def ticket_event_written(event: TicketEvent, *, sequence_row: bool, last_seq: int | None) -> None:
+def ticket_event_written(
+    payload: dict[str, Any], *, event_id: int, sequence_row: bool, last_seq: int | None
+) -> None:
     """Numbers and publishes an event that the caller's own statement inserted without a
     number, in the same transaction as the change it records. That statement also tried
     the center's lock (:data:`SEQUENCE_LOCK_CTE`): ``sequence_row`` says whether the center
     has its sequence row, ``last_seq`` is its last number if the lock was free, else None.
 
-    ``event`` is the row as written, with its id; ``event.seq`` is set here when it is
-    numbered before the commit. PostgreSQL only (SQLite has no data-modifying WITH)."""
-    center_id = event.center_id
+    ``payload`` is the event as it will be published (:func:`new_event_payload`, without a
+    number), ``event_id`` its row's id; its ``seq`` is set here when it is numbered before
+    the commit. PostgreSQL only (SQLite has no data-modifying WITH)."""
+    center_id = payload["center"]
     if not sequence_row:
         with connection.cursor() as cursor:
             last_seq = _lock_if_free(cursor, center_id)
@@ -349,19 +390,19 @@ def ticket_event_written(event: TicketEvent, *, sequence_row: bool, last_seq: in
     # Numbered here in a statement of its own (its snapshot sees every number an earlier
     # holder committed): the waiting events and this one, in the order written.
     new_last, event_ids = _number_pending(center_id, last_seq, own=0)
-    position = event_ids.index(event.pk)
-    event.seq = new_last - len(event_ids) + position + 1
-    _publish_on_commit(event, before=event_ids[:position], after=event_ids[position + 1 :])
+    position = event_ids.index(event_id)
+    payload["seq"] = new_last - len(event_ids) + position + 1
+    _publish_on_commit(payload, before=event_ids[:position], after=event_ids[position + 1 :])
 
 
-def _publish_on_commit(event: TicketEvent, *, before: list[int], after: list[int]) -> None:
-    """After commit: publishes ``event`` between the other events its transaction numbered,
-    then numbers and publishes those written while this transaction held the lock."""
-    payload = event_payload(event)
+def _publish_on_commit(payload: dict[str, Any], *, before: list[int], after: list[int]) -> None:
+    """After commit: publishes the event of ``payload`` between the other events its
+    transaction numbered, then numbers and publishes those written while this transaction
+    held the lock."""
 
     def after_commit() -> None:
         publish_all(sorted([payload, *_payloads(before + after)], key=_seq))
-        events_number_pending(event.center_id)
+        events_number_pending(payload["center"])
 
     transaction.on_commit(after_commit)
 

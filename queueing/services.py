@@ -42,7 +42,12 @@ from center.services import (
     visit_turn_away,
 )
 from queueing import engine
-from queueing.events import SEQUENCE_LOCK_CTE, ticket_event_append, ticket_event_written
+from queueing.events import (
+    SEQUENCE_LOCK_CTE,
+    new_event_payload,
+    ticket_event_append,
+    ticket_event_written,
+)
 from queueing.messaging import text_consent_give, texts_after_transition
 from queueing.models import (
     MAX_CALLS,
@@ -454,17 +459,16 @@ def _claim_logged(desk: Desk, by: AbstractBaseUser, now: dt.datetime) -> Ticket 
     event_id, anyone_away, sequence_row, last_seq = row[fields:]
     ticket.center = desk.center
     texts_after_transition(ticket, "CALLED", anyone_away=anyone_away)
-    event = TicketEvent(
-        pk=event_id,
-        center=desk.center,
+    payload = new_event_payload(
+        center_id=desk.center_id,
+        seq=None,
         kind=TicketEvent.Kind.CALLED,
+        at=now,
         ticket=ticket,
         desk=desk,
-        actor=by,
-        at=now,
         data={},
     )
-    ticket_event_written(event, sequence_row=sequence_row, last_seq=last_seq)
+    ticket_event_written(payload, event_id=event_id, sequence_row=sequence_row, last_seq=last_seq)
     return ticket
 
 
