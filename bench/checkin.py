@@ -392,19 +392,21 @@ def _report_loads(
         "/s",
         baseline=bare,
     )
+    bare_values = [v for load in writes for v in load.latencies["write"]]
     for kind in ("form", "post", "slip", "flow"):
         values = [v for load in checkins for v in load.latencies[kind]]
         report.figure(
             f"{prefix}.{kind}.latency_p50",
             median(values) * 1000,
             "ms",
-            baseline=median([v for load in writes for v in load.latencies["write"]]) * 1000,
+            baseline=median(bare_values) * 1000,
         )
-    bare_values = [v for load in writes for v in load.latencies["write"]]
-    report.note(
-        f"  bare write latency p50 {median(bare_values) * 1000:.1f} ms, p95"
-        f" {percentile(bare_values, 0.95) * 1000:.1f} ms; check-in flow p95"
-        f" {percentile([v for x in checkins for v in x.latencies['flow']], 0.95) * 1000:.0f} ms"
+    # The slowest check-ins: what a visitor at the kiosk waits for when it is busy.
+    report.figure(
+        f"{prefix}.flow.latency_p95",
+        percentile([v for load in checkins for v in load.latencies["flow"]], 0.95) * 1000,
+        "ms",
+        baseline=percentile(bare_values, 0.95) * 1000,
     )
     if database == "postgresql":
         # What a check-in writes (its rows, their indexes, the session), whatever the

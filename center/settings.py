@@ -151,6 +151,9 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Django's SQLite, with this process's write transactions queued in the process
+    # (center/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "center.sqlite"
     DATABASES["default"]["OPTIONS"] = _SQLITE_OPTIONS
     # Each thread keeps its connection (the request threads are a fixed set): opening one
     # costs its PRAGMAs and a cold page cache, several milliseconds of every request.

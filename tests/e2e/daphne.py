@@ -50,7 +50,7 @@ def free_port() -> int:
 def served_database_url() -> str:
     """The URL of the running test's database, for a server in another process."""
     database = connection.settings_dict
-    if database["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         return f"sqlite:///{database['NAME']}"
     return urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{database['NAME']}").geturl()
 
