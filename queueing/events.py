@@ -273,7 +273,8 @@ def _number_committed(center_id: int) -> int:
             return numbered
         # Locked, but numbered nothing if its snapshot was older than the last number:
         # the next round takes a new one, and looks again for events written meanwhile.
-        payloads = [_payload_of_row(row[3:]) for row in rows if row[4] is not None]
+        # After the flags, a payload per row; a row of NULLs if it numbered nothing.
+        payloads = [_payload_of_row(row[3:]) for row in rows if row[3] is not None]
         publish_all(payloads)
         numbered += len(payloads)
 

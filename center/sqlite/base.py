@@ -33,10 +33,11 @@ WRITING_MODES = frozenset({"IMMEDIATE", "EXCLUSIVE"})
 
 def writers_lock(name: str) -> threading.Lock:
     """The lock of this process's writers of the database file ``name``."""
-    lock = _writers.get(name)
+    key = str(name)
+    lock = _writers.get(key)
     if lock is None:
         with _writers_lock:
-            lock = _writers.setdefault(str(name), threading.Lock())
+            lock = _writers.setdefault(key, threading.Lock())
     return lock
 
 
