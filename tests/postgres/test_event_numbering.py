@@ -79,6 +79,17 @@ def desk_opened(center, service):
     return desk_open(desk=desk, by=rep), rep
 
 
+@pytest.fixture
+def published() -> Iterator[list[dict]]:
+    """Every payload published while the test runs, in order."""
+    payloads: list[dict] = []
+    events.listeners.append(payloads.append)
+    try:
+        yield payloads
+    finally:
+        events.listeners.remove(payloads.append)
+
+
 def assert_gap_free(center) -> list[int]:
     seqs = list(
         TicketEvent.objects.filter(center=center).order_by("seq").values_list("seq", flat=True)
@@ -195,21 +206,16 @@ def test_an_event_left_unnumbered_by_a_dead_process_is_numbered_by_the_watchdog(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_call_while_the_lock_is_held_is_numbered_by_the_holder(
-    center, case_type, accounts_service, reception
+    center, case_type, accounts_service, reception, published
 ):
     """The claim writes its CALLED event in the claim's own statement, which only tries
     the lock: with the lock taken it commits at once and the holder numbers it."""
     waiting = issue(center, case_type, by=reception).ticket
     desk, rep = desk_opened(center, accounts_service)
-    published: list[dict] = []
-    events.listeners.append(published.append)
-    try:
-        with an_event_holding_the_lock(center, reception):
-            assert ticket_call_next(desk=desk, by=rep) == waiting
-            called = TicketEvent.objects.get(ticket=waiting, kind="CALLED")
-            assert called.seq is None
-    finally:
-        events.listeners.remove(published.append)
+    with an_event_holding_the_lock(center, reception):
+        assert ticket_call_next(desk=desk, by=rep) == waiting
+        called = TicketEvent.objects.get(ticket=waiting, kind="CALLED")
+        assert called.seq is None
 
     called.refresh_from_db()
     # ISSUED 1 (before), DESK_CHANGED 2 (the desk opened), NOTICE 3, CALLED 4.
@@ -223,18 +229,13 @@ def test_a_call_while_the_lock_is_held_is_numbered_by_the_holder(
 
 @pytest.mark.django_db(transaction=True)
 def test_events_numbered_after_their_commit_are_published_as_any_other(
-    center, case_type, accounts_service, reception
+    center, case_type, accounts_service, reception, published
 ):
     """Those are read back as values to be published: the same payload as an event's own."""
     waiting = issue(center, case_type, by=reception).ticket
     desk, rep = desk_opened(center, accounts_service)
-    published: list[dict] = []
-    events.listeners.append(published.append)
-    try:
-        with an_event_holding_the_lock(center, reception):
-            ticket_call_next(desk=desk, by=rep)
-    finally:
-        events.listeners.remove(published.append)
+    with an_event_holding_the_lock(center, reception):
+        ticket_call_next(desk=desk, by=rep)
 
     stored = {
         event.seq: events.event_payload(event)
