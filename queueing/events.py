@@ -81,6 +81,11 @@ _LOCK_SEQ_IF_FREE_SQL = _lock_seq_if_free_sql("%s")
 #: lock as a common table expression named ``sequence_lock``, for the center passed as
 #: ``%(center)s``. Select from it in the statement's result, or it is not taken.
 SEQUENCE_LOCK_CTE = f"sequence_lock AS ({_lock_seq_if_free_sql('%(center)s')})"
+#: The numbering statements' update reads the events to number through the index of the
+#: center's waiting events, whatever the statistics say of the waiting events of all
+#: centers: joined to them only by id, the plan kept for the statement may read the whole
+#: log (a hash join) once the statistics count a backlog somewhere.
+_WAITING_EVENT = "event.center_id = %(center)s AND event.seq IS NULL"
 # Runs after the lock is taken, in a statement of its own: under READ COMMITTED its
 # snapshot then includes every number an earlier holder committed. It numbers the waiting
 # events after %(last)s in the order they were written, moves the center's last number
@@ -90,7 +95,7 @@ _NUMBER_PENDING_SQL = (
     f"WITH pending AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM {_EVENT_TABLE} "  # noqa: S608 - table names, no input
     "WHERE center_id = %(center)s AND seq IS NULL), "
     f"numbered AS (UPDATE {_EVENT_TABLE} AS event SET seq = %(last)s::bigint + pending.n "
-    "FROM pending WHERE event.id = pending.id RETURNING event.id) "
+    f"FROM pending WHERE event.id = pending.id AND {_WAITING_EVENT} RETURNING event.id) "
     f"UPDATE {_SEQUENCE_TABLE} SET last_seq = %(last)s::bigint + %(own)s::bigint "
     "+ (SELECT count(*) FROM numbered) WHERE center_id = %(center)s "
     "RETURNING last_seq, ARRAY(SELECT id FROM numbered ORDER BY id)"
@@ -152,10 +157,13 @@ def _next_seq(center: Center) -> tuple[int | None, list[int]]:
 def _payloads_select(events: str) -> str:
     """The columns of :func:`_payload`, in its order, for the events of ``events`` (the
     event table, or a common table expression of its rows)."""
+    # Each event's ticket is read by its id (the LIMIT keeps the subquery from being merged
+    # into a join, which a plan expecting many events would make a read of every ticket).
     return (
         "SELECT event.center_id, event.seq, event.kind, event.at, ticket.code,"  # noqa: S608 - table names, no input
         f" event.ticket_id, ticket.status, desk.number, event.data::text FROM {events} AS event"
-        f" LEFT JOIN {Ticket._meta.db_table} AS ticket ON ticket.id = event.ticket_id"
+        f" LEFT JOIN LATERAL (SELECT code, status FROM {Ticket._meta.db_table}"
+        " WHERE id = event.ticket_id LIMIT 1) AS ticket ON true"
         f" LEFT JOIN {Desk._meta.db_table} AS desk ON desk.id = event.desk_id"
     )
 
@@ -195,8 +203,8 @@ _NUMBER_COMMITTED_SQL = (
     f"locked AS (SELECT last_seq FROM {_SEQUENCE_TABLE} WHERE center_id = %(center)s "
     "AND EXISTS (SELECT 1 FROM pending) FOR UPDATE SKIP LOCKED), "
     f"numbered AS (UPDATE {_EVENT_TABLE} AS event SET seq = locked.last_seq + pending.n "
-    "FROM pending, locked, seen WHERE event.id = pending.id AND locked.last_seq = seen.last_seq "
-    "RETURNING event.*), "
+    f"FROM pending, locked, seen WHERE event.id = pending.id AND {_WAITING_EVENT} "
+    "AND locked.last_seq = seen.last_seq RETURNING event.*), "
     f"moved AS (UPDATE {_SEQUENCE_TABLE} SET last_seq = last_seq + (SELECT count(*) FROM numbered) "
     "WHERE center_id = %(center)s AND EXISTS (SELECT 1 FROM numbered)) "
     "SELECT EXISTS (SELECT 1 FROM pending), EXISTS (SELECT 1 FROM seen), "

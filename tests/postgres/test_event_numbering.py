@@ -15,9 +15,9 @@ from center import clock
 from center.models import Role
 from queueing import events
 from queueing.live import _current_seq
-from queueing.models import EventSequence, TicketEvent
+from queueing.models import EventSequence, Ticket, TicketEvent
 from queueing.services import desk_open, ticket_call_next, ticket_no_show
-from tests.center.factories import staff_user
+from tests.center.factories import CenterFactory, staff_user
 from tests.queueing.factories import DeskFactory, issue
 
 DESKS = 10
@@ -422,3 +422,65 @@ def test_a_round_that_began_before_a_commit_does_not_count_for_it(held_rounds):
     assert len(held_rounds.ran) == 2
     assert assert_gap_free(held_rounds.center) == [1, 2, 3]
     assert list(held_rounds.returned.values()) == [True, True]
+
+
+def generic_plan(sql: str, names: tuple[str, ...] = ()) -> str:
+    """The plan PostgreSQL keeps for a prepared statement, with the statistics of now.
+    ``sql`` has psycopg's placeholders: ``%(name)s`` for each of ``names``, or one ``%s``."""
+    placeholders = [f"%({name})s" for name in names] or ["%s"]
+    for number, placeholder in enumerate(placeholders, start=1):
+        sql = sql.replace(placeholder, f"${number}")
+    arguments = ", ".join(["NULL"] * len(placeholders))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE plan_check AS {sql}")
+        try:
+            cursor.execute(f"EXPLAIN EXECUTE plan_check({arguments})")
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE plan_check")
+
+
+@pytest.mark.django_db
+def test_numbering_reads_only_what_it_numbers_whatever_waits_elsewhere(
+    center, case_type, reception
+):
+    """A backlog of events waiting for a number at another center (a worker that died
+    there, a watchdog that is down), once the statistics count it, must not turn the
+    numbering and the read of what it numbered into scans of the whole event log and of
+    every ticket ever issued: each reads the waiting events of its own center, and the
+    tickets of those events, by index."""
+    first = issue(center, case_type, by=reception, name="Visitor").ticket
+    fields = [f.attname for f in Ticket._meta.concrete_fields if not f.primary_key]
+    past = []
+    for number in range(first.number + 1, first.number + 3000):
+        ticket = Ticket(**{name: getattr(first, name) for name in fields})
+        ticket.number, ticket.code = number, f"X{number}"
+        ticket.status, ticket.token_hash = Ticket.Status.DONE, None
+        past.append(ticket)
+    Ticket.objects.bulk_create(past)
+    elsewhere = CenterFactory()
+    TicketEvent.objects.bulk_create(
+        TicketEvent(center=elsewhere, seq=None, kind="NOTICE", at=clock.now(), data={})
+        for _ in range(4000)
+    )
+    TicketEvent.objects.bulk_create(
+        TicketEvent(center=center, seq=n, kind="NOTICE", at=clock.now(), data={})
+        for n in range(1000, 3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE queueing_ticket")
+        cursor.execute("ANALYZE queueing_ticketevent")
+
+    with transaction.atomic():
+        plans = {
+            "numbering in a transaction": generic_plan(
+                events._NUMBER_PENDING_SQL, ("center", "last", "own")
+            ),
+            "numbering after a commit": generic_plan(events._NUMBER_COMMITTED_SQL, ("center",)),
+            "payloads' read": generic_plan(events._PAYLOADS_SQL),
+        }
+
+    for name, plan in plans.items():
+        assert "Seq Scan on queueing_ticketevent" not in plan, f"{name}:\n{plan}"
+        assert "Seq Scan on queueing_ticket " not in plan, f"{name}:\n{plan}"
