@@ -16,9 +16,13 @@ call again. Figure: claims per second, median of 3 runs.
 
 Baseline, in the same run: the same 10 threads with psycopg directly, on a fresh floor of
 the same shape, each claim ``BEGIN; SELECT id … FOR UPDATE SKIP LOCKED LIMIT 1; UPDATE …
-SET status='CALLED', desk_id=…; COMMIT``, followed by the same release.
+SET status='CALLED', desk_id=…; COMMIT``, followed by the same release. A second raw loop
+also writes the rows a claim of the service writes, its audit entry and its CALLED event
+(``INSERT``, ``INSERT`` before the ``COMMIT``; the event numbered from a plain sequence):
+against it, what the service costs beyond the rows themselves (the gap-free numbering,
+the publication, Django).
 
-Both variants check that every ticket was claimed exactly once. One more service run,
+Every variant checks that every ticket was claimed exactly once. One more service run,
 not counted, times each SQL statement of a claim by what it does, the commit and the
 publication after it, to show where the time goes.
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import json
 import os
 import threading
 import time
@@ -47,6 +52,7 @@ from bench.cpu import machine_cpu_s, process_cpu_s
 from bench.report import median
 from bench.runner import Context
 from center import clock
+from center.db import prepared_cursor
 from center.models import AuditEvent, Case, CaseType, Center, Role, StaffProfile, Visit, Visitor
 from queueing import engine, events
 from queueing.models import (
@@ -73,12 +79,26 @@ QUICK_RUNS = 1
 
 RELEASE_SQL = "UPDATE queueing_ticket SET status = 'NO_SHOW', finished_at = now() WHERE id = %s"
 CLAIM_SELECT_SQL = (
-    "SELECT id FROM queueing_ticket WHERE center_id = %s AND status = 'WAITING'"
+    "SELECT id, code FROM queueing_ticket WHERE center_id = %s AND status = 'WAITING'"
     " AND service_id = ANY(%s) ORDER BY rank_at, id FOR UPDATE SKIP LOCKED LIMIT 1"
 )
 CLAIM_UPDATE_SQL = (
     "UPDATE queueing_ticket SET status = 'CALLED', desk_id = %s, called_at = now(),"
     " call_count = 1 WHERE id = %s AND status = 'WAITING'"
+)
+#: The rows the service writes beside the claim (the raw loop with the claim's rows).
+AUDIT_INSERT_SQL = (
+    "INSERT INTO center_auditevent (center_id, actor_id, action, subject, details, at)"
+    " VALUES (%s, %s, 'ticket.called', 'ticket:' || %s, %s::jsonb, now())"
+)
+#: The event takes a number of a plain sequence: unique, but not the service's gap-free
+#: numbering. (Left without one, the drain's events would stay waiting for a number, and
+#: the statistics of the runs after it would count them.)
+EVENT_NUMBERS_SQL = "CREATE SEQUENCE IF NOT EXISTS bench_event_number START 1000000000"
+EVENT_INSERT_SQL = (
+    "INSERT INTO queueing_ticketevent (center_id, seq, kind, ticket_id, desk_id, actor_id, at,"
+    " data) VALUES (%s, nextval('bench_event_number'), 'CALLED', %s, %s, %s, now(),"
+    " '{}'::jsonb)"
 )
 
 
@@ -168,10 +188,10 @@ def _measure(context: Context, url: str) -> None:
         f"  PostgreSQL {version} (synchronous_commit {sync}), {DESKS} desks, {tickets} tickets"
         f", {runs} runs each"
     )
-    service_rates, raw_rates = [], []
+    service_rates, raw_rates, logged_rates = [], [], []
     service_wal, raw_wal = [], []
-    service_drains, raw_drains = [], []
-    service_ok = raw_ok = True
+    service_drains, raw_drains, logged_drains = [], [], []
+    service_ok = raw_ok = logged_ok = True
     for index in range(runs):
         floor = _floor_create(f"s{index}", tickets)
         drain = _drain_service(floor)
@@ -185,12 +205,24 @@ def _measure(context: Context, url: str) -> None:
         raw_rates.append(drain.rate)
         raw_wal.append(drain.wal_per_claim)
         raw_drains.append(drain)
+        floor = _floor_create(f"l{index}", tickets)
+        drain = _drain_raw(floor, url, logged=True)
+        logged_ok &= _check_logged(
+            report, floor, drain, f"raw run with the rows {index + 1}", numbered=False
+        )
+        logged_rates.append(drain.rate)
+        logged_drains.append(drain)
         report.note(
-            f"  run {index + 1}: service {service_rates[-1]:.0f}/s, raw {raw_rates[-1]:.0f}/s"
+            f"  run {index + 1}: service {service_rates[-1]:.0f}/s, raw {raw_rates[-1]:.0f}/s,"
+            f" raw with the claim's rows {logged_rates[-1]:.0f}/s"
         )
     baseline = median(raw_rates)
     report.figure("claims.raw_sql.d10", baseline, "/s")
     report.figure("claims.call_next.d10", median(service_rates), "/s", baseline=baseline)
+    # The rows a claim must write, on their own: what is left beyond them is the service's.
+    logged = median(logged_rates)
+    report.figure("claims.raw_sql_rows.d10", logged, "/s", baseline=baseline)
+    report.figure("claims.call_next.vs_rows.d10", median(service_rates), "/s", baseline=logged)
     # What each claim writes, whatever the machine's speed: its rows, their indexes, and
     # the ticket's release to NO_SHOW (both variants).
     raw_wal_median = median(raw_wal)
@@ -209,12 +241,15 @@ def _measure(context: Context, url: str) -> None:
     )
     report.note(
         "  CPU per claim, this process (the desks) + the rest of the machine (PostgreSQL):"
-        f" service {_cpu_split(service_drains)}, raw {_cpu_split(raw_drains)}"
+        f" service {_cpu_split(service_drains)}, raw {_cpu_split(raw_drains)}, raw with the"
+        f" rows {_cpu_split(logged_drains)}; write-ahead log per claim of the raw loop with the"
+        f" rows: {median([drain.wal_per_claim for drain in logged_drains]):.0f} B"
     )
     report.note(
         f"  exactly once: service {'yes' if service_ok else 'NO'} ({runs} x {tickets} tickets"
         f" claimed once each, one CALLED event and one audit entry each), raw "
-        f"{'yes' if raw_ok else 'NO'} ({runs} x {tickets} tickets claimed once each)"
+        f"{'yes' if raw_ok else 'NO'} ({runs} x {tickets} tickets claimed once each), raw with"
+        f" the rows {'yes' if logged_ok else 'NO'} (the same, one event and audit entry each)"
     )
     floor = _floor_create("p", min(tickets, PHASED_TICKETS))
     drain = _drain_service(floor, phased=True)
@@ -368,11 +403,12 @@ def _floor_create(label: str, tickets: int) -> Floor:
         desk = Desk.objects.create(center=center, number=number)
         desk.services.set(services)
         desks.append((desk_open(desk=desk, by=rep), rep))
-    # Statistics as autovacuum keeps them on a floor that filled up over the morning (a
-    # bulk load just now has none, and the planner would take the tables for empty):
-    # both variants plan with them.
+    # Statistics and free space as autovacuum keeps them on a floor that filled up over
+    # the morning (a bulk load just now has no statistics, and the planner would take the
+    # tables for empty; the drains before this one left their dead rows, which a server
+    # without autovacuum keeps): every variant and run starts from the same state.
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")
     return Floor(center, services, desks, {ticket.pk for ticket in created})
 
 
@@ -472,7 +508,8 @@ def _drain_service(floor: Floor, *, phased: bool = False) -> Drain:
                     if ticket is None:
                         break
                     claimed.append(ticket.pk)
-                    with connection.cursor() as cursor:
+                    # Prepared, as the raw loops' psycopg prepares it: the same cost in both.
+                    with prepared_cursor() as cursor:
                         cursor.execute(RELEASE_SQL, [ticket.pk])
         finally:
             connection.close()
@@ -492,12 +529,17 @@ def _drain_service(floor: Floor, *, phased: bool = False) -> Drain:
     return drain
 
 
-def _drain_raw(floor: Floor, url: str) -> Drain:
+def _drain_raw(floor: Floor, url: str, *, logged: bool = False) -> Drain:
+    """The raw loop; ``logged``: with the audit entry and the event a claim writes."""
     center_id = floor.center.pk
     service_ids = [service.pk for service in floor.services]
+    if logged:
+        with connection.cursor() as cursor:
+            cursor.execute(EVENT_NUMBERS_SQL)
 
     def work(index: int, claimed: list[int], ready: Callable[[], None]) -> None:
-        desk_id = floor.desks[index][0].pk
+        desk, rep = floor.desks[index]
+        details = json.dumps({"desk": desk.number})
         with psycopg.connect(url, autocommit=True) as conn:
             ready()
             while True:
@@ -506,7 +548,10 @@ def _drain_raw(floor: Floor, url: str) -> Drain:
                 if row is None:
                     conn.execute("COMMIT")
                     return
-                updated = conn.execute(CLAIM_UPDATE_SQL, (desk_id, row[0])).rowcount
+                updated = conn.execute(CLAIM_UPDATE_SQL, (desk.pk, row[0])).rowcount
+                if updated and logged:
+                    conn.execute(AUDIT_INSERT_SQL, (center_id, rep.pk, row[1], details))
+                    conn.execute(EVENT_INSERT_SQL, (center_id, row[0], desk.pk, rep.pk))
                 conn.execute("COMMIT")
                 if updated:
                     claimed.append(row[0])
@@ -541,7 +586,9 @@ def _check_common(report, floor: Floor, drain: Drain, label: str) -> bool:
     return not problems
 
 
-def _check_service(report, floor: Floor, drain: Drain, label: str) -> bool:
+def _check_logged(report, floor: Floor, drain: Drain, label: str, *, numbered: bool) -> bool:
+    """Exactly once, and one CALLED event and one audit entry per ticket; ``numbered``: a
+    gap-free event sequence too."""
     ok = _check_common(report, floor, drain, label)
     called = Counter(
         TicketEvent.objects.filter(center=floor.center, kind="CALLED").values_list(
@@ -549,22 +596,27 @@ def _check_service(report, floor: Floor, drain: Drain, label: str) -> bool:
         )
     )
     audits = AuditEvent.objects.filter(center=floor.center, action="ticket.called").count()
-    seqs = list(
-        TicketEvent.objects.filter(center=floor.center)
-        .order_by("seq")
-        .values_list("seq", flat=True)
-    )
-    last = EventSequence.objects.get(center=floor.center).last_seq
     problems = []
     if set(called) != floor.ticket_ids or any(count != 1 for count in called.values()):
         problems.append("CALLED events are not one per ticket")
     if audits != len(floor.ticket_ids):
         problems.append(f"{audits} audit entries for {len(floor.ticket_ids)} tickets")
-    if seqs != list(range(1, last + 1)):
-        problems.append("event sequence has gaps or does not match EventSequence")
+    if numbered:
+        seqs = list(
+            TicketEvent.objects.filter(center=floor.center)
+            .order_by("seq")
+            .values_list("seq", flat=True)
+        )
+        last = EventSequence.objects.get(center=floor.center).last_seq
+        if seqs != list(range(1, last + 1)):
+            problems.append("event sequence has gaps or does not match EventSequence")
     if problems:
         report.note(f"  {label}: {'; '.join(problems)}")
     return ok and not problems
+
+
+def _check_service(report, floor: Floor, drain: Drain, label: str) -> bool:
+    return _check_logged(report, floor, drain, label, numbered=True)
 
 
 def _check_raw(report, floor: Floor, drain: Drain, label: str) -> bool:
