@@ -164,6 +164,8 @@ class Visitor(models.Model):
     class Meta:
         verbose_name = _("visitor")
         verbose_name_plural = _("visitors")
+        # A returning visitor is recognised by phone at every check-in (and by account).
+        indexes: ClassVar = [models.Index(fields=["phone"], name="visitor_phone")]
 
     def __str__(self) -> str:
         return self.full_name
@@ -452,6 +454,7 @@ class Case(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["reference"], name="case_reference_unique"),
         ]
+        indexes: ClassVar = [models.Index(fields=["account_handle"], name="case_account_handle")]
 
     def __str__(self) -> str:
         return self.reference

@@ -254,19 +254,27 @@ PENDING_CALLBACK_STATUSES = (
 
 def returning_visitor_case(*, center: Center, account_handle: str, phone: str) -> Case | None:
     """The latest case of the same account (or phone) that is still open, referred to a
-    specialist, or waiting for a callback: a returning visitor continues it."""
-    match = Q()
+    specialist, or waiting for a callback: a returning visitor continues it.
+
+    The cases of the account and those of the phone are found apart, each through its
+    index, and then joined: one condition over both, an OR across the case and its
+    visitor, would read every case, visit and visitor of the center's history on every
+    check-in."""
+    matches = []
     if account_handle:
-        match |= Q(account_handle=account_handle)
+        matches.append(Case.objects.filter(account_handle=account_handle))
     if phone.strip():
-        match |= Q(visit__visitor__phone=phone.strip())
-    if not match:
+        matches.append(Case.objects.filter(visit__visitor__phone=phone.strip()))
+    if not matches:
         return None
+    ids = matches[0].values("pk")
+    if len(matches) > 1:
+        ids = ids.union(matches[1].values("pk"))
     pending = Q(status__in=(Case.Status.OPEN, Case.Status.REFERRED)) | Q(
         callbacks__status__in=PENDING_CALLBACK_STATUSES
     )
     return (
-        Case.objects.filter(match, pending, center=center)
+        Case.objects.filter(pending, pk__in=ids, center=center)
         .select_related("case_type")
         .order_by("-opened_at", "-pk")
         .first()

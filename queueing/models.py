@@ -213,6 +213,13 @@ class Ticket(models.Model):
                 condition=Q(status="WAITING", away_since__isnull=False),
                 name="ticket_waiting_away",
             ),
+            # Each line's latest finished visitors, read for every status page's estimate:
+            # a walk of a few entries from the newest, however long the line's history.
+            models.Index(
+                fields=["service", "finished_at"],
+                condition=Q(finished_at__isnull=False),
+                name="ticket_finished_by_line",
+            ),
         ]
         constraints: ClassVar = [
             models.UniqueConstraint(

@@ -1,6 +1,8 @@
+import datetime as dt
+
 import factory
 
-from center.models import CaseType, Center
+from center.models import Case, CaseType, Center, Visit, Visitor
 from queueing.models import Desk, Service, Ticket
 from queueing.services import (
     CheckIn,
@@ -77,3 +79,70 @@ def serve_next(desk: Desk, by) -> Ticket | None:
     if ticket_call_next(desk=desk, by=by) is None:
         return None
     return ticket_start_serving(desk=desk, by=by)
+
+
+def past_visitors(
+    service: Service,
+    case_type: CaseType,
+    outcomes: list[tuple[str, dt.datetime | None, dt.datetime]],
+    *,
+    phone: str = "",
+    account_handle: str = "",
+) -> list[Ticket]:
+    """Visitors of past days, bulk-written as the kiosk and the desks would have left
+    them (visitor, visit, closed case, finished ticket): one per ``(status, serving_at,
+    finished_at)``, issued an hour before it finished, on that day."""
+    center = service.center
+    issued = [finished - dt.timedelta(hours=1) for _status, _serving, finished in outcomes]
+    visitors = Visitor.objects.bulk_create(
+        Visitor(center=center, full_name=f"Past visitor {n}", phone=phone, created_at=at)
+        for n, at in enumerate(issued)
+    )
+    visits = Visit.objects.bulk_create(
+        Visit(
+            center=center,
+            visitor=visitor,
+            status=Visit.Status.CHECKED_IN,
+            purpose="CASE",
+            screening_passed=True,
+            recording_rule_acknowledged=True,
+            at=at,
+        )
+        for visitor, at in zip(visitors, issued, strict=True)
+    )
+    cases = Case.objects.bulk_create(
+        Case(
+            center=center,
+            visit=visit,
+            case_type=case_type,
+            reference=f"WC-PAST-{service.pk}-{visit.pk}",
+            account_handle=account_handle,
+            complaint={},
+            complaint_text="An earlier problem.",
+            status=Case.Status.RESOLVED,
+            opened_at=at,
+            updated_at=at,
+        )
+        for visit, at in zip(visits, issued, strict=True)
+    )
+    numbers: dict[dt.date, int] = {}
+    tickets = []
+    for case, at, (status, serving, finished) in zip(cases, issued, outcomes, strict=True):
+        day = at.astimezone(center.tzinfo).date()
+        numbers[day] = numbers.get(day, 1000) + 1
+        tickets.append(
+            Ticket(
+                center=center,
+                service=service,
+                case=case,
+                service_date=day,
+                number=numbers[day],
+                code=f"{service.prefix}{numbers[day]}",
+                rank_at=at,
+                issued_at=at,
+                status=status,
+                serving_at=serving,
+                finished_at=finished,
+            )
+        )
+    return Ticket.objects.bulk_create(tickets)

@@ -43,8 +43,9 @@ MAX_QUERIES = {
     "supervisor": 18,  # three of them: overdue callbacks marked, listed, today's share
     "supervisor_day": 6,  # one of them: the satisfaction ratings by case type and desk
     # Two of them: who was called first, and why; the visitors of lines that share the
-    # line's desks ranked ahead (the wait estimate, docs/simulation.md).
-    "visitor": 8,
+    # line's desks ranked ahead (the wait estimate, docs/simulation.md). Two more read the
+    # lines' latest outcomes: each line's bound, then the outcomes since it.
+    "visitor": 9,
 }
 
 
