@@ -44,14 +44,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from bench.apps.checkin_urls import UNLIMITED, WRITE_PATH, table_create
 from bench.claims import wal_position, wal_since
 from bench.cpu import process_cpu_s
+from bench.postgres import DEFAULT_URL, fresh_database, unreachable
 from bench.report import median, percentile
 from bench.runner import Context
 from bench.scenario import CASE_TYPE_CODE, staff
@@ -292,30 +292,12 @@ def _measure(context: Context, env: dict[str, str]) -> tuple[Center, list[dict[s
 def _on_postgres(context: Context) -> None:
     """The same on a fresh PostgreSQL database of this benchmark only (as the claims
     benchmark makes one), skipped with one line when no server answers."""
-    import psycopg  # noqa: PLC0415 - only for this variant
-
-    from bench.claims import DEFAULT_URL, _default_database, _with_database  # noqa: PLC0415
-
     base = os.environ.get("BENCH_POSTGRES_URL") or DEFAULT_URL
-    try:
-        with psycopg.connect(base, connect_timeout=3, autocommit=True):
-            pass
-    except psycopg.Error as error:
-        context.report.note(f"  postgresql skipped: {base} is not reachable: {error}".rstrip())
+    if why := unreachable(base):
+        context.report.note(f"  postgresql skipped: {why}")
         return
-    name = f"bench_checkin_{os.getpid()}"
-    url = _with_database(base, name)
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        with _default_database(url):
-            call_command("migrate", verbosity=0, interactive=False)
-            _measure(context, {**context.env, "DATABASE_URL": url})
-    finally:
-        connections.close_all()
-        with psycopg.connect(base, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(base, "checkin") as url:
+        _measure(context, {**context.env, "DATABASE_URL": url})
 
 
 @contextlib.contextmanager

@@ -30,25 +30,22 @@ publication after it, to show where the time goes.
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import json
-import os
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dj_database_url
 import psycopg
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from bench.cpu import machine_cpu_s, process_cpu_s
+from bench.postgres import fresh_database, server
 from bench.report import median
 from bench.runner import Context
 from center import clock
@@ -69,7 +66,6 @@ from queueing.services import desk_open, service_date, ticket_call_next
 NAME = "claims"
 TITLE = "claims per second of 10 desks draining the queue on PostgreSQL"
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test"
 DESKS = 10
 TICKETS = 1000
 QUICK_TICKETS = 300
@@ -144,34 +140,16 @@ class Drain:
 
 def run(context: Context) -> None:
     report = context.report
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://")):
-        base = DEFAULT_URL
-    try:
-        with psycopg.connect(base, connect_timeout=3, autocommit=True):
-            pass
-    except psycopg.Error as error:
-        report.note(f"  skipped: PostgreSQL at {base} is not reachable: {error}".rstrip())
+    if (base := server(report)) is None:
         return
-    name = f"bench_claims_{os.getpid()}"
-    parsed = dj_database_url.parse(base)
-    url = _with_database(base, name)
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
     started = time.monotonic()
-    try:
-        with _default_database(url):
-            call_command("migrate", verbosity=0, interactive=False)
-            report.note(
-                f"  database {name} on {parsed.get('HOST') or 'localhost'}"
-                f":{parsed.get('PORT') or 5432} migrated in {time.monotonic() - started:.0f} s"
-            )
-            _measure(context, url)
-    finally:
-        connections.close_all()
-        with psycopg.connect(base, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(base, "claims") as url:
+        parsed = dj_database_url.parse(url)
+        report.note(
+            f"  database {parsed['NAME']} on {parsed.get('HOST') or 'localhost'}"
+            f":{parsed.get('PORT') or 5432} migrated in {time.monotonic() - started:.0f} s"
+        )
+        _measure(context, url)
     report.note(f"  claims done in {time.monotonic() - started:.0f} s")
 
 
@@ -255,50 +233,6 @@ def _measure(context: Context, url: str) -> None:
     drain = _drain_service(floor, phased=True)
     _check_service(report, floor, drain, "phased run")
     _phases_report(report, drain)
-
-
-# --- the database -------------------------------------------------------------------
-
-
-def _with_database(url: str, name: str) -> str:
-    head, _, tail = url.partition("?")
-    scheme, _, rest = head.partition("://")
-    server = rest.split("/", 1)[0]
-    return f"{scheme}://{server}/{name}" + (f"?{tail}" if tail else "")
-
-
-@contextlib.contextmanager
-def _default_database(url: str) -> Iterator[None]:
-    """Points Django's default alias at ``url`` for this process (and the threads it
-    starts), then puts the run's own database back."""
-    old = connections.settings["default"]
-    connections.close_all()
-    _close_pool()
-    # With the options the settings give a PostgreSQL database (its pool, prepared
-    # statements).
-    parsed = {**dj_database_url.parse(url), "OPTIONS": copy.deepcopy(settings.POSTGRES_OPTIONS)}
-    new = connections.configure_settings({"default": parsed})["default"]
-    connections.settings["default"] = new
-    _forget_default()
-    try:
-        yield
-    finally:
-        connections.close_all()
-        # Django keeps one pool per alias: this database's must not serve the next one.
-        _close_pool()
-        connections.settings["default"] = old
-        _forget_default()
-
-
-def _close_pool() -> None:
-    close = getattr(connections["default"], "close_pool", None)
-    if close is not None:
-        close()
-
-
-def _forget_default() -> None:
-    with contextlib.suppress(AttributeError):
-        del connections["default"]
 
 
 # --- the floor ----------------------------------------------------------------------

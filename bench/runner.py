@@ -29,6 +29,7 @@ from bench.report import Report
 BENCHMARKS = (
     "bench.fanout",
     "bench.screens",
+    "bench.history",
     "bench.claims",
     "bench.checkin",
     "bench.memory",

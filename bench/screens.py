@@ -49,6 +49,7 @@ NO_SHOWS = 30
 WARMUP = 3
 REQUESTS = 30
 QUICK_REQUESTS = 10
+ACCOUNTS_CASE_TYPE = "BENCH_ACCOUNTS"
 
 BARE_TEMPLATE = engines["django"].from_string(
     "<!doctype html><html><head><title>{{ title }}</title></head>"
@@ -72,16 +73,16 @@ def run(context: Context) -> None:
     report = context.report
     started = time.monotonic()
     with override_settings(ROOT_URLCONF=__name__, ALLOWED_HOSTS=["testserver"]):
-        screens = _floor_create()
+        screens = floor_create()
         report.note(f"  floor ready in {time.monotonic() - started:.0f} s: {_floor_line()}")
         requests = QUICK_REQUESTS if context.quick else REQUESTS
-        bare_times = _timings(Client(), "/__bench__/bare/", requests)
+        bare_times = timings(Client(), "/__bench__/bare/", requests)
         bare_p50, bare_p95 = median(bare_times), percentile(bare_times, 0.95)
         report.figure("screens.bare.p50", bare_p50, "ms")
         report.figure("screens.bare.p95", bare_p95, "ms")
         for name, (url, make_client) in screens.items():
             client = make_client()
-            times = _timings(client, url, requests)
+            times = timings(client, url, requests)
             with CaptureQueriesContext(connection) as captured:
                 response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
@@ -92,7 +93,7 @@ def run(context: Context) -> None:
     report.note(f"  screens done in {time.monotonic() - started:.0f} s")
 
 
-def _timings(client: Client, url: str, requests: int) -> list[float]:
+def timings(client: Client, url: str, requests: int) -> list[float]:
     """Milliseconds per request, after the warm-up ones."""
     times = []
     for index in range(WARMUP + requests):
@@ -124,7 +125,7 @@ def _logged_in(user) -> Callable[[], Client]:
     return make
 
 
-def _floor_create() -> dict[str, tuple[str, Callable[[], Client]]]:
+def floor_create() -> dict[str, tuple[str, Callable[[], Client]]]:
     """The busy floor; returns each screen's URL and how to get a client allowed on it."""
     center = Center.objects.create(
         name="Bench screens", slug="bench-screens", timezone="Asia/Shanghai", languages=["en"]
@@ -135,7 +136,7 @@ def _floor_create() -> dict[str, tuple[str, Callable[[], Client]]]:
     ]
     case_types = [
         CaseType.objects.get_or_create(
-            code="BENCH_ACCOUNTS",
+            code=ACCOUNTS_CASE_TYPE,
             defaults={"name": "Account question", "skill": "ACCOUNTS", "expected_service_s": 600},
         )[0],
         CaseType.objects.get_or_create(

@@ -3,12 +3,11 @@ visitor's status page repeat read a few rows of the tables that grow with every 
 whatever the center served before, not every case, visit, visitor or ticket it ever had."""
 
 import datetime as dt
-import json
 
 import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import connection
 
+from bench.plans import rows_read
 from center import clock
 from center.services import returning_visitor_case
 from queueing.models import EventSequence, Ticket, TicketEvent
@@ -16,42 +15,6 @@ from queueing.selectors import RECENT_OUTCOME_SAMPLE, called_first, line_histori
 from tests.queueing.factories import issue, past_visitors
 
 HISTORY = 3000
-#: The tables that grow with every visitor, kept for years.
-GROWING = {
-    "center_visitor",
-    "center_visit",
-    "center_case",
-    "queueing_ticket",
-    "queueing_ticketevent",
-}
-
-
-def rows_read(read) -> int:
-    """How many rows of the growing tables the statements of ``read()`` read, as
-    PostgreSQL executes them on the data as it is now (rows returned by each scan of
-    such a table, and those it read and discarded)."""
-    with CaptureQueriesContext(connection) as captured:
-        read()
-    assert captured.captured_queries, "the read ran no query"
-    total = 0
-    for query in captured.captured_queries:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {query['sql']}")
-            (plan,) = cursor.fetchone()
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        total += _scanned(plan[0]["Plan"])
-    return total
-
-
-def _scanned(node: dict) -> int:
-    rows = 0
-    if node.get("Relation Name") in GROWING:
-        discarded = node.get("Rows Removed by Filter", 0) + node.get(
-            "Rows Removed by Index Recheck", 0
-        )
-        rows += (node["Actual Rows"] + discarded) * node["Actual Loops"]
-    return rows + sum(_scanned(child) for child in node.get("Plans", []))
 
 
 @pytest.fixture
