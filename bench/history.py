@@ -18,7 +18,6 @@ phases time the same floor.
 
 from __future__ import annotations
 
-import re
 import time
 
 from django.conf import settings
@@ -27,7 +26,7 @@ from django.test import Client, override_settings
 
 from bench import screens
 from bench.apps.common import UNLIMITED
-from bench.checkin import IDEMPOTENCY, checkin_form
+from bench.checkin import IDEMPOTENCY, SLIP, checkin_form
 from bench.plans import rows_read
 from bench.postgres import fresh_database, server
 from bench.report import median
@@ -119,7 +118,7 @@ def _checkin_form(kiosk: Client, index: int) -> dict[str, str]:
 
 def _slip_ticket(response) -> int:
     assert response.status_code == 302, response.status_code
-    slip = re.search(r"/kiosk/tickets/(\d+)/$", response["Location"])
+    slip = SLIP.search(response["Location"])
     assert slip is not None, response["Location"]
     return int(slip.group(1))
 

@@ -77,7 +77,8 @@ def _service_times_of(service_id: int) -> list[float]:
             service_id=service_id,
             status=Ticket.Status.DONE,
             serving_at__isnull=False,
-            # Always so when DONE; said, it lets the index of finished tickets serve.
+            # Always true of a DONE ticket; stated so that the index of finished tickets
+            # can serve the query.
             finished_at__isnull=False,
         )
         .order_by("-finished_at")

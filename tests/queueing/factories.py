@@ -85,9 +85,6 @@ def past_visitors(
     service: Service,
     case_type: CaseType,
     outcomes: list[tuple[str, dt.datetime | None, dt.datetime]],
-    *,
-    phone: str = "",
-    account_handle: str = "",
 ) -> list[Ticket]:
     """Visitors of past days, bulk-written as the kiosk and the desks would have left
     them (visitor, visit, closed case, finished ticket): one per ``(status, serving_at,
@@ -95,7 +92,7 @@ def past_visitors(
     center = service.center
     issued = [finished - dt.timedelta(hours=1) for _status, _serving, finished in outcomes]
     visitors = Visitor.objects.bulk_create(
-        Visitor(center=center, full_name=f"Past visitor {n}", phone=phone, created_at=at)
+        Visitor(center=center, full_name=f"Past visitor {n}", created_at=at)
         for n, at in enumerate(issued)
     )
     visits = Visit.objects.bulk_create(
@@ -116,7 +113,6 @@ def past_visitors(
             visit=visit,
             case_type=case_type,
             reference=f"WC-PAST-{service.pk}-{visit.pk}",
-            account_handle=account_handle,
             complaint={},
             complaint_text="An earlier problem.",
             status=Case.Status.RESOLVED,
@@ -129,6 +125,7 @@ def past_visitors(
     tickets = []
     for case, at, (status, serving, finished) in zip(cases, issued, outcomes, strict=True):
         day = at.astimezone(center.tzinfo).date()
+        # From 1001: clear of the numbers the kiosk gives today's visitors.
         numbers[day] = numbers.get(day, 1000) + 1
         tickets.append(
             Ticket(
