@@ -48,9 +48,10 @@ from bench.cpu import machine_cpu_s, process_cpu_s
 from bench.postgres import fresh_database, server
 from bench.report import median
 from bench.runner import Context
+from bench.scenario import bulk_cases
 from center import clock
 from center.db import prepared_cursor
-from center.models import AuditEvent, Case, CaseType, Center, Role, StaffProfile, Visit, Visitor
+from center.models import AuditEvent, CaseType, Center, Role, StaffProfile
 from queueing import engine, events
 from queueing.models import (
     DailyCounter,
@@ -260,36 +261,7 @@ def _floor_create(label: str, tickets: int) -> Floor:
     now = clock.now()
     day = service_date(center, now)
     issued = [now - dt.timedelta(milliseconds=10 * (tickets - index)) for index in range(tickets)]
-    visitors = Visitor.objects.bulk_create(
-        Visitor(center=center, full_name=f"Visitor {index}", language="en", created_at=at)
-        for index, at in enumerate(issued)
-    )
-    visits = Visit.objects.bulk_create(
-        Visit(
-            center=center,
-            visitor=visitor,
-            status=Visit.Status.CHECKED_IN,
-            purpose="CASE",
-            screening_passed=True,
-            recording_rule_acknowledged=True,
-            assistance_needs=[],
-            at=at,
-        )
-        for visitor, at in zip(visitors, issued, strict=True)
-    )
-    cases = Case.objects.bulk_create(
-        Case(
-            center=center,
-            visit=visit,
-            case_type=case_types[index % 2],
-            reference=f"WC-B{center.pk}-{index}",
-            complaint={},
-            complaint_text="My account is suspended.",
-            opened_at=at,
-            updated_at=at,
-        )
-        for index, (visit, at) in enumerate(zip(visits, issued, strict=True))
-    )
+    cases = bulk_cases(center, case_types, issued, reference=f"WC-B{center.pk}")
     numbers = [0, 0]
     rows = []
     for index, (case, at) in enumerate(zip(cases, issued, strict=True)):

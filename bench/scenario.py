@@ -8,6 +8,7 @@ forward: after ``k`` calls, the ``i``-th watched visitor has ``front - k + i`` a
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from center.models import CaseType, Center, Role, StaffProfile
+from center.models import Case, CaseType, Center, Role, StaffProfile, Visit, Visitor
 from queueing.models import Desk, EventSequence, Service
 from queueing.services import (
     CheckIn,
@@ -106,3 +107,47 @@ def call_next(*, desk_id: int, rep_id: int) -> tuple[float, int]:
 def no_show(*, desk_id: int, rep_id: int) -> None:
     desk = Desk.objects.get(pk=desk_id)
     ticket_no_show(desk=desk, by=get_user_model().objects.get(pk=rep_id))
+
+
+def bulk_cases(
+    center: Center,
+    case_types: list[CaseType],
+    issued: list[dt.datetime],
+    *,
+    reference: str,
+    status: str = Case.Status.OPEN,
+) -> list[Case]:
+    """The rows a kiosk check-in writes before its ticket, in bulk: a visitor, a checked-in
+    visit and a case for each time in ``issued`` (the case types in turn, references
+    ``<reference>-<n>``). ``tests/proof`` compares them with what the kiosk writes."""
+    visitors = Visitor.objects.bulk_create(
+        Visitor(center=center, full_name=f"Visitor {index}", language="en", created_at=at)
+        for index, at in enumerate(issued)
+    )
+    visits = Visit.objects.bulk_create(
+        Visit(
+            center=center,
+            visitor=visitor,
+            status=Visit.Status.CHECKED_IN,
+            purpose="CASE",
+            screening_passed=True,
+            recording_rule_acknowledged=True,
+            assistance_needs=[],
+            at=at,
+        )
+        for visitor, at in zip(visitors, issued, strict=True)
+    )
+    return Case.objects.bulk_create(
+        Case(
+            center=center,
+            visit=visit,
+            case_type=case_types[index % len(case_types)],
+            reference=f"{reference}-{index}",
+            complaint={},
+            complaint_text="My account is suspended.",
+            status=status,
+            opened_at=at,
+            updated_at=at,
+        )
+        for index, (visit, at) in enumerate(zip(visits, issued, strict=True))
+    )

@@ -24,6 +24,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.db import connection
 from django.test import Client
 
+from bench.scenario import bulk_cases
 from center import clock
 from center.models import AuditEvent, Case, CaseType, Center, Visit, Visitor
 from queueing import engine
@@ -58,36 +59,7 @@ def bulk_waiting_tickets(
     now = clock.now()
     day = service_date(center, now)
     issued = [now - dt.timedelta(milliseconds=10 * (count - index)) for index in range(count)]
-    visitors = Visitor.objects.bulk_create(
-        Visitor(center=center, full_name=f"Visitor {index}", language="en", created_at=at)
-        for index, at in enumerate(issued)
-    )
-    visits = Visit.objects.bulk_create(
-        Visit(
-            center=center,
-            visitor=visitor,
-            status=Visit.Status.CHECKED_IN,
-            purpose="CASE",
-            screening_passed=True,
-            recording_rule_acknowledged=True,
-            assistance_needs=[],
-            at=at,
-        )
-        for visitor, at in zip(visitors, issued, strict=True)
-    )
-    cases = Case.objects.bulk_create(
-        Case(
-            center=center,
-            visit=visit,
-            case_type=case_types[index % len(case_types)],
-            reference=f"WC-P{center.pk}-{index}",
-            complaint={},
-            complaint_text="My account is suspended.",
-            opened_at=at,
-            updated_at=at,
-        )
-        for index, (visit, at) in enumerate(zip(visits, issued, strict=True))
-    )
+    cases = bulk_cases(center, case_types, issued, reference=f"WC-P{center.pk}")
     counters = {
         counter.service_id: counter
         for counter in DailyCounter.objects.filter(center=center, service_date=day)

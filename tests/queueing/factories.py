@@ -2,7 +2,8 @@ import datetime as dt
 
 import factory
 
-from center.models import Case, CaseType, Center, Visit, Visitor
+from bench.scenario import bulk_cases
+from center.models import Case, CaseType, Center
 from queueing.models import Desk, Service, Ticket
 from queueing.services import (
     CheckIn,
@@ -91,35 +92,12 @@ def past_visitors(
     finished_at)``, issued an hour before it finished, on that day."""
     center = service.center
     issued = [finished - dt.timedelta(hours=1) for _status, _serving, finished in outcomes]
-    visitors = Visitor.objects.bulk_create(
-        Visitor(center=center, full_name=f"Past visitor {n}", created_at=at)
-        for n, at in enumerate(issued)
-    )
-    visits = Visit.objects.bulk_create(
-        Visit(
-            center=center,
-            visitor=visitor,
-            status=Visit.Status.CHECKED_IN,
-            purpose="CASE",
-            screening_passed=True,
-            recording_rule_acknowledged=True,
-            at=at,
-        )
-        for visitor, at in zip(visitors, issued, strict=True)
-    )
-    cases = Case.objects.bulk_create(
-        Case(
-            center=center,
-            visit=visit,
-            case_type=case_type,
-            reference=f"WC-PAST-{service.pk}-{visit.pk}",
-            complaint={},
-            complaint_text="An earlier problem.",
-            status=Case.Status.RESOLVED,
-            opened_at=at,
-            updated_at=at,
-        )
-        for visit, at in zip(visits, issued, strict=True)
+    cases = bulk_cases(
+        center,
+        [case_type],
+        issued,
+        reference=f"WC-PAST-{service.pk}",
+        status=Case.Status.RESOLVED,
     )
     numbers: dict[dt.date, int] = {}
     tickets = []
